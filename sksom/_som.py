@@ -1,0 +1,709 @@
+"""SOMClusterer: Kohonen's self-organizing map as a scikit-learn estimator."""
+
+import contextlib
+import math
+import sys
+import time
+from numbers import Integral, Real
+
+import numpy as np
+from scipy import sparse
+from sklearn.base import (
+    BaseEstimator,
+    ClassNamePrefixFeaturesOutMixin,
+    ClusterMixin,
+    TransformerMixin,
+    _fit_context,
+    clone,
+)
+from sklearn.cluster import AgglomerativeClustering
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+
+from ._topology import (
+    DECAYS,
+    NEIGHBORHOODS,
+    SIGNED_NEIGHBORHOODS,
+    TOPOLOGIES,
+    adjacency_from_squared_distances,
+    check_map_size,
+    squared_grid_distances,
+    unit_coordinates,
+)
+from .metrics import topographic_error_from_bmus
+
+ALGORITHMS = ("batch", "online", "minibatch")
+INITS = ("pca", "random", "sample")
+
+# Default rows per chunk: the distance block of one chunk holds at most this
+# many entries (64 MiB in float32), and a chunk has at least 256 rows.
+_CHUNK_ELEMENTS = 2**24
+_MINIBATCH_SIZE = 128
+
+
+def _engine():
+    # TensorFlow is imported on first use, never by ``import sksom``.
+    from . import _tf_engine
+
+    return _tf_engine
+
+
+@contextlib.contextmanager
+def _rollback_on_error(estimator):
+    """Restore the estimator's attributes if the block fails or is interrupted."""
+    saved = dict(estimator.__dict__)
+    try:
+        yield
+    except BaseException:
+        estimator.__dict__.clear()
+        estimator.__dict__.update(saved)
+        raise
+
+
+def _weighted_pca(X, sample_weight, n_components):
+    """Mean, leading eigenvalues and eigenvectors of the weighted covariance.
+
+    Eigenvectors are signed so that their largest-magnitude entry is positive,
+    which makes the PCA initialisation deterministic.
+    """
+    total = sample_weight.sum()
+    mean = sample_weight @ X / total
+    Xc = X - mean
+    cov = (Xc * sample_weight[:, None]).T @ Xc / total
+    values, vectors = np.linalg.eigh(cov)
+    order = np.argsort(values)[::-1][:n_components]
+    values = np.maximum(values[order], 0.0)
+    vectors = vectors[:, order].T
+    signs = np.sign(vectors[np.arange(len(vectors)), np.abs(vectors).argmax(axis=1)])
+    vectors *= np.where(signs == 0, 1.0, signs)[:, None]
+    return mean, values, vectors
+
+
+def _auto_map_size(X, sample_weight, topology):
+    """SOM Toolbox heuristic: about ``5 sqrt(n_samples)`` units.
+
+    The side ratio is the square root of the ratio of the two largest
+    principal variances, the longer side (rows) along the first component.
+    """
+    n_units = max(1, math.ceil(5.0 * math.sqrt(X.shape[0])))
+    _, values, _ = _weighted_pca(X, sample_weight, 2)
+    ratio = math.sqrt(values[0] / values[1]) if len(values) > 1 and values[1] > 0 else 1.0
+    ratio = min(ratio, float(n_units)) if np.isfinite(ratio) else float(n_units)
+    # Hexagonal rows are sqrt(3)/2 apart, so more rows fit the same height.
+    row_step = math.sqrt(0.75) if topology == "hexagonal" else 1.0
+    n_columns = max(1, round(math.sqrt(n_units / ratio * row_step)))
+    n_rows = max(1, round(n_units / n_columns))
+    return n_rows, n_columns
+
+
+def _as_dtype(x, dtype):
+    return np.ascontiguousarray(x, dtype=dtype)
+
+
+class SOMClusterer(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, BaseEstimator):
+    """Self-organizing map (Kohonen map) as a clusterer and transformer.
+
+    The map is a grid of units, each with a weight vector in the input space.
+    Training pulls the best-matching unit (BMU) of each sample, and its
+    neighbours on the grid, towards the sample, so that nearby units come to
+    represent nearby regions of the data. The computation runs in TensorFlow,
+    on a GPU when TensorFlow sees one.
+
+    Parameters
+    ----------
+    map_size : "auto" or tuple of (int, int), default="auto"
+        ``(n_rows, n_columns)`` of the map. ``"auto"`` uses the SOM Toolbox
+        heuristic: about ``5 * sqrt(n_samples)`` units, with the side ratio
+        given by the square root of the ratio of the two largest principal
+        variances of the data.
+    topology : {"rectangular", "hexagonal"}, default="rectangular"
+        Lattice of the map. Hexagonal maps shift odd rows by half a unit.
+    periodic : bool, default=False
+        Whether the map wraps around its edges (a torus). A periodic
+        hexagonal map needs an even number of rows.
+    neighborhood : {"gaussian", "bubble", "triangle", "cut_gaussian", \
+            "mexican_hat"}, default="gaussian"
+        Neighbourhood function of the lattice distance ``d`` and radius
+        ``r``: ``exp(-d^2 / 2r^2)``; 1 for ``d <= r``; ``max(0, 1 - d / r)``;
+        the Gaussian set to 0 beyond ``r``; ``(1 - d^2/r^2) exp(-d^2/2r^2)``.
+        ``"mexican_hat"`` takes negative values, so it cannot be used with
+        ``algorithm="batch"``.
+    radius_start : float, default=None
+        Neighbourhood radius at the start of training, in lattice units.
+        ``None`` means a quarter of the longer side with ``init="pca"`` (the
+        map starts ordered) and half of it otherwise; never below
+        ``radius_end``.
+    radius_end : float, default=1.0
+        Neighbourhood radius at the end of training.
+    radius_decay : {"linear", "exponential", "inverse"}, default="linear"
+        How the radius goes from ``radius_start`` to ``radius_end``.
+    learning_rate_start : float, default=None
+        Learning rate at the start. For ``"online"`` and ``"minibatch"`` it
+        scales each update (``None`` means 0.5). For ``"batch"`` it blends the
+        batch map with the old codebook: ``W <- W + lr * (W_batch - W)``;
+        ``None`` means 1, the plain batch map, where the learning rate has no
+        effect.
+    learning_rate_end : float, default=None
+        Learning rate at the end (``None``: 0.01 for ``"online"`` and
+        ``"minibatch"``, 1 for ``"batch"``).
+    learning_rate_decay : {"linear", "exponential", "inverse"}, \
+            default="inverse"
+        How the learning rate goes from start to end.
+    algorithm : {"batch", "online", "minibatch"}, default="batch"
+        ``"batch"``: Kohonen's batch map, each unit set to the
+        neighbourhood-weighted mean of the data. ``"online"``: the sequential
+        rule ``w += lr * h * (x - w)``, one sample at a time in random order.
+        ``"minibatch"``: the online rule averaged over mini-batches of
+        ``batch_size`` samples.
+    max_iter : int, default=20
+        Number of epochs (passes over the data) of :meth:`fit`.
+    batch_size : int or "auto", default="auto"
+        Rows processed at once; bounds memory, since the data is never
+        processed whole. For ``"minibatch"`` it is the mini-batch size
+        (``"auto"``: 128); otherwise the chunk size (``"auto"``: as many rows
+        as keep the chunk's distance block under 2**24 entries).
+    init : {"pca", "random", "sample"} or array-like of shape \
+            (n_units, n_features), default="pca"
+        ``"pca"``: the plane of the two leading (weighted) principal
+        components, deterministic. ``"random"``: uniform in the bounding box
+        of the data. ``"sample"``: random samples drawn with probabilities
+        proportional to ``sample_weight``. An array gives the codebook.
+    n_clusters : int, clusterer or None, default=None
+        Second-stage clustering of the codebook. ``None``: each unit is a
+        cluster. An int: agglomerative (Ward) clustering of the units into
+        that many clusters, each a connected region of the map. A scikit-learn
+        clusterer: fitted on the codebook. :meth:`predict` then returns the
+        cluster of each sample's BMU.
+    device : str, default=None
+        TensorFlow device to compute on (``"cpu"``, ``"gpu"``, ``"/GPU:1"``).
+        ``None`` lets TensorFlow place the computation (a GPU when visible).
+        Asking for a device TensorFlow does not see raises ``ValueError``.
+    random_state : int, RandomState instance or None, default=None
+        Seeds initialisation and sample order. Pass an int for reproducible
+        results.
+    verbose : int, default=0
+        If positive, print one line per epoch with elapsed time and
+        quantization error.
+
+    Attributes
+    ----------
+    cluster_centers_ : ndarray of shape (n_units, n_features)
+        Codebook: the weight vector of each unit, in row-major grid order.
+    map_size_ : tuple of (int, int)
+        Resolved ``(n_rows, n_columns)``.
+    unit_coordinates_ : ndarray of shape (n_units, 2)
+        Position of each unit in the plane (row, column), hexagonal offsets
+        included.
+    unit_labels_ : ndarray of shape (n_units,)
+        Cluster of each unit; only when ``n_clusters`` is set.
+    labels_ : ndarray of shape (n_samples,)
+        Cluster of each training sample (of the last batch for
+        :meth:`partial_fit`).
+    n_iter_ : int
+        Epochs run so far; :meth:`partial_fit` adds one per call.
+    quantization_error_ : float
+        Mean distance from training samples to their BMU after training.
+    topographic_error_ : float
+        Share of training samples whose first and second BMUs are not adjacent.
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during fit, when ``X`` has string column names.
+
+    See Also
+    --------
+    sklearn.cluster.KMeans : Clustering without a map topology.
+    sksom.metrics.topographic_error : The topographic error of any codebook.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sksom import SOMClusterer
+    >>> X = np.array([[0.0, 0.0], [0.1, 0.0], [5.0, 5.0], [5.1, 5.0]])
+    >>> som = SOMClusterer(map_size=(1, 2), random_state=0).fit(X)
+    >>> som.predict([[0.0, 0.1], [5.0, 5.1]])
+    array([0, 1])
+    >>> som.transform([[0.0, 0.0]]).shape
+    (1, 2)
+    """
+
+    _parameter_constraints = {
+        "map_size": [StrOptions({"auto"}), tuple, list],
+        "topology": [StrOptions(set(TOPOLOGIES))],
+        "periodic": ["boolean"],
+        "neighborhood": [StrOptions(set(NEIGHBORHOODS))],
+        "radius_start": [Interval(Real, 0, None, closed="neither"), None],
+        "radius_end": [Interval(Real, 0, None, closed="neither")],
+        "radius_decay": [StrOptions(set(DECAYS))],
+        "learning_rate_start": [Interval(Real, 0, None, closed="neither"), None],
+        "learning_rate_end": [Interval(Real, 0, None, closed="neither"), None],
+        "learning_rate_decay": [StrOptions(set(DECAYS))],
+        "algorithm": [StrOptions(set(ALGORITHMS))],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
+        "init": [StrOptions(set(INITS)), "array-like"],
+        "n_clusters": [Interval(Integral, 1, None, closed="left"), HasMethods(["fit"]), None],
+        "device": [str, None],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        map_size="auto",
+        *,
+        topology="rectangular",
+        periodic=False,
+        neighborhood="gaussian",
+        radius_start=None,
+        radius_end=1.0,
+        radius_decay="linear",
+        learning_rate_start=None,
+        learning_rate_end=None,
+        learning_rate_decay="inverse",
+        algorithm="batch",
+        max_iter=20,
+        batch_size="auto",
+        init="pca",
+        n_clusters=None,
+        device=None,
+        random_state=None,
+        verbose=0,
+    ):
+        self.map_size = map_size
+        self.topology = topology
+        self.periodic = periodic
+        self.neighborhood = neighborhood
+        self.radius_start = radius_start
+        self.radius_end = radius_end
+        self.radius_decay = radius_decay
+        self.learning_rate_start = learning_rate_start
+        self.learning_rate_end = learning_rate_end
+        self.learning_rate_decay = learning_rate_decay
+        self.algorithm = algorithm
+        self.max_iter = max_iter
+        self.batch_size = batch_size
+        self.init = init
+        self.n_clusters = n_clusters
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # -- validation -----------------------------------------------------------
+
+    def _check_params(self):
+        """Checks that ``_parameter_constraints`` cannot express."""
+        if self.algorithm == "batch" and self.neighborhood in SIGNED_NEIGHBORHOODS:
+            raise ValueError(
+                f"neighborhood={self.neighborhood!r} takes negative values, so the "
+                "batch map's weighted mean is undefined; use algorithm='online' or "
+                "'minibatch', or another neighborhood."
+            )
+        if not (isinstance(self.map_size, str)):
+            size = tuple(self.map_size)
+            if len(size) != 2 or not all(isinstance(s, Integral) and not isinstance(s, bool) and s >= 1 for s in size):
+                raise ValueError(
+                    "map_size must be 'auto' or a pair of positive ints (n_rows, "
+                    f"n_columns); got {self.map_size!r}."
+                )
+        return _engine().resolve_device(self.device)
+
+    def _validate_X(self, X, reset):
+        dtype = [np.float64, np.float32] if reset else self.cluster_centers_.dtype
+        X = validate_data(self, X, reset=reset, dtype=dtype, ensure_min_samples=1)
+        self._check_magnitude(X)
+        return X
+
+    @staticmethod
+    def _check_magnitude(X):
+        # Squared distances are computed in the data's dtype: values so large
+        # that they overflow would give an inf codebook, not an error.
+        limit = math.sqrt(np.finfo(X.dtype).max / (8.0 * max(1, X.shape[1])))
+        if X.size and np.abs(X).max() > limit:
+            raise ValueError(
+                f"X has values up to {np.abs(X).max():.3g}, too large to compute "
+                f"squared distances in {X.dtype} (limit {limit:.3g}); scale the data "
+                "or pass float64."
+            )
+
+    # -- set-up ---------------------------------------------------------------
+
+    def _resolve_map_size(self, X, sample_weight):
+        if isinstance(self.map_size, str):
+            if not isinstance(self.init, str):
+                rows = np.asarray(self.init).shape[0]
+                raise ValueError(
+                    f"init is an array of {rows} units but map_size='auto'; give "
+                    "map_size explicitly with n_rows * n_columns equal to that."
+                )
+            size = _auto_map_size(X, sample_weight, self.topology)
+        else:
+            size = tuple(int(s) for s in self.map_size)
+        check_map_size(size, self.topology, self.periodic)
+        return size
+
+    def _initial_codebook(self, X, sample_weight, map_size, coordinates, rng):
+        n_units = map_size[0] * map_size[1]
+        if not isinstance(self.init, str):
+            codebook = np.array(self.init, dtype=X.dtype)
+            if codebook.shape != (n_units, X.shape[1]):
+                raise ValueError(
+                    f"init has shape {codebook.shape}; expected (n_units, n_features) = "
+                    f"({n_units}, {X.shape[1]})."
+                )
+            if not np.all(np.isfinite(codebook)):
+                raise ValueError("init contains NaN or infinity.")
+            return codebook
+        positive = sample_weight > 0
+        if self.init == "sample":
+            p = sample_weight / sample_weight.sum()
+            rows = rng.choice(X.shape[0], size=n_units, replace=n_units > positive.sum(), p=p)
+            return X[rows].copy()
+        if self.init == "random":
+            low, high = X[positive].min(axis=0), X[positive].max(axis=0)
+            return (low + rng.uniform(size=(n_units, X.shape[1])) * (high - low)).astype(X.dtype)
+        # "pca": spread the units over the plane of the two leading components,
+        # one standard deviation each way, the first along the longer side.
+        mean, values, vectors = _weighted_pca(X.astype(np.float64), sample_weight.astype(np.float64), 2)
+        extent = np.ptp(coordinates, axis=0)
+        unit_pos = np.zeros_like(coordinates)
+        spread = extent > 0
+        unit_pos[:, spread] = (coordinates[:, spread] - coordinates[:, spread].min(axis=0)) / extent[spread] * 2 - 1
+        axes = np.argsort(-extent, kind="stable")  # longer side first
+        codebook = np.tile(mean, (n_units, 1))
+        for component, axis in enumerate(axes[: len(values)]):
+            codebook += np.outer(unit_pos[:, axis] * np.sqrt(values[component]), vectors[component])
+        return codebook.astype(X.dtype)
+
+    def _radius_range(self, map_size):
+        end = float(self.radius_end)
+        start = self.radius_start
+        if start is None:
+            fraction = 0.25 if (isinstance(self.init, str) and self.init == "pca") else 0.5
+            start = max(end, fraction * max(map_size))
+        return float(start), end
+
+    def _learning_rate_range(self):
+        default = (1.0, 1.0) if self.algorithm == "batch" else (0.5, 0.01)
+        start = default[0] if self.learning_rate_start is None else float(self.learning_rate_start)
+        end = default[1] if self.learning_rate_end is None else float(self.learning_rate_end)
+        return start, end
+
+    def _schedule(self, progress, map_size):
+        """Radius and learning rate at training progress in [0, 1]."""
+        progress = np.minimum(progress, 1.0)
+        radius = DECAYS[self.radius_decay](*self._radius_range(map_size), progress)
+        rate = DECAYS[self.learning_rate_decay](*self._learning_rate_range(), progress)
+        return radius, rate
+
+    def _chunk_size(self, n_units):
+        if self.batch_size != "auto":
+            return int(self.batch_size)
+        if self.algorithm == "minibatch":
+            return _MINIBATCH_SIZE
+        return max(256, _CHUNK_ELEMENTS // n_units)
+
+    # -- training -------------------------------------------------------------
+
+    def _run_epoch(self, X, sample_weight, codebook, map_size, D2, epoch, rng, device):
+        """One pass over ``X`` starting at ``epoch``; returns the new codebook."""
+        engine = _engine()
+        n = X.shape[0]
+        step = self._chunk_size(codebook.shape[0])
+        dtype = codebook.dtype
+        if self.algorithm == "batch":
+            progress = epoch / (self.max_iter - 1) if self.max_iter > 1 else 1.0
+            radius, rate = self._schedule(progress, map_size)
+            H = NEIGHBORHOODS[self.neighborhood](D2, radius).astype(dtype)
+            chunks = (
+                (_as_dtype(X[i : i + step], dtype), _as_dtype(sample_weight[i : i + step], dtype))
+                for i in range(0, n, step)
+            )
+            codebook, _ = engine.batch_epoch(chunks, codebook, H, rate, device)
+            return codebook, radius
+        order = rng.permutation(n)
+        positions = (epoch + np.arange(n) / n) / self.max_iter
+        radius, rate = self._schedule(positions, map_size)
+        if self.algorithm == "online":
+            rate = rate * sample_weight[order]
+            chunks = (
+                (
+                    _as_dtype(X[order[i : i + step]], dtype),
+                    _as_dtype(radius[i : i + step], dtype),
+                    _as_dtype(rate[i : i + step], dtype),
+                )
+                for i in range(0, n, step)
+            )
+            codebook = engine.online_epoch(chunks, codebook, D2.astype(dtype), self.neighborhood, device)
+        else:
+            batches = (
+                (
+                    _as_dtype(X[order[i : i + step]], dtype),
+                    _as_dtype(sample_weight[order[i : i + step]], dtype),
+                    float(radius[i]),
+                    float(rate[i]),
+                )
+                for i in range(0, n, step)
+            )
+            codebook = engine.minibatch_epoch(batches, codebook, D2.astype(dtype), self.neighborhood, device)
+        return codebook, float(radius[-1])
+
+    def _fit(self, X, sample_weight, partial):
+        """Shared by :meth:`fit` and :meth:`partial_fit`: set up if needed, train."""
+        device = self._check_params()
+        first = not (partial and hasattr(self, "cluster_centers_"))
+        if first:
+            rng = check_random_state(self.random_state)
+            map_size = self._resolve_map_size(X, sample_weight)
+            coordinates = unit_coordinates(map_size, self.topology)
+            codebook = self._initial_codebook(X, sample_weight, map_size, coordinates, rng)
+            n_iter = 0
+        else:
+            rng = self._random_state
+            map_size = self.map_size_
+            coordinates = self.unit_coordinates_
+            codebook = self.cluster_centers_
+            n_iter = self.n_iter_
+        D2 = squared_grid_distances(map_size, self.topology, self.periodic)
+        epochs = 1 if partial else self.max_iter
+        start = time.perf_counter()
+        for epoch in range(n_iter, n_iter + epochs):
+            codebook, radius = self._run_epoch(X, sample_weight, codebook, map_size, D2, epoch, rng, device)
+            if not np.all(np.isfinite(codebook)):
+                raise FloatingPointError(
+                    "Training produced a non-finite codebook; the learning rate may be "
+                    "too large or the data badly scaled."
+                )
+            if self.verbose:
+                qe = self._errors(X, codebook, device)[2]
+                print(
+                    f"[SOMClusterer] epoch {epoch + 1}/{max(self.max_iter, epoch + 1)}  "
+                    f"radius {radius:.3g}  quantization error {np.average(qe, weights=sample_weight):.4g}  "
+                    f"{time.perf_counter() - start:.2f}s",
+                    file=sys.stdout,
+                    flush=True,
+                )
+        self._set_fitted(X, sample_weight, codebook, map_size, coordinates, D2, n_iter + epochs, rng, device)
+        return self
+
+    def _set_fitted(self, X, sample_weight, codebook, map_size, coordinates, D2, n_iter, rng, device):
+        """Compute every fitted attribute first, then assign them together."""
+        first, second, qe = self._errors(X, codebook, device)
+        adjacent = adjacency_from_squared_distances(D2)
+        unit_labels = self._cluster_units(codebook, adjacent)
+        self.cluster_centers_ = codebook
+        self.map_size_ = map_size
+        self.unit_coordinates_ = coordinates
+        self.n_iter_ = n_iter
+        self._random_state = rng
+        self.quantization_error_ = float(np.average(qe, weights=sample_weight))
+        self.topographic_error_ = topographic_error_from_bmus(first, second, adjacent, sample_weight=sample_weight)
+        if unit_labels is None:
+            self.__dict__.pop("unit_labels_", None)
+            self.labels_ = first
+        else:
+            self.unit_labels_ = unit_labels
+            self.labels_ = unit_labels[first]
+
+    def _cluster_units(self, codebook, adjacent):
+        if self.n_clusters is None:
+            return None
+        if isinstance(self.n_clusters, Integral):
+            n_units = codebook.shape[0]
+            if self.n_clusters > n_units:
+                raise ValueError(
+                    f"n_clusters={self.n_clusters} is larger than the number of units "
+                    f"of the map ({n_units})."
+                )
+            if n_units == 1:
+                return np.zeros(1, dtype=np.intp)
+            model = AgglomerativeClustering(
+                n_clusters=self.n_clusters, linkage="ward", connectivity=sparse.csr_matrix(adjacent)
+            )
+        else:
+            model = clone(self.n_clusters)
+        if hasattr(model, "fit_predict"):
+            labels = model.fit_predict(codebook)
+        else:
+            labels = model.fit(codebook).labels_
+        return np.asarray(labels).astype(np.intp, copy=False)
+
+    def _errors(self, X, codebook, device):
+        step = self._chunk_size(codebook.shape[0])
+        dtype = codebook.dtype
+        chunks = (_as_dtype(X[i : i + step], dtype) for i in range(0, X.shape[0], step))
+        return _engine().best_matching_units(chunks, codebook, device)
+
+    # -- public API -----------------------------------------------------------
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None, sample_weight=None):
+        """Train the map on ``X`` for ``max_iter`` epochs, from a fresh start.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data.
+        y : Ignored
+            Not used, present for API consistency by convention.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weight of each sample: a weight of 2 counts a sample
+            twice, a weight of 0 ignores it.
+
+        Returns
+        -------
+        self : object
+            Fitted estimator.
+        """
+        with _rollback_on_error(self):
+            X = self._validate_X(X, reset=True)
+            sample_weight = self._check_sample_weight(sample_weight, X)
+            return self._fit(X, sample_weight, partial=False)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y=None, sample_weight=None):
+        """Run one epoch on ``X``, continuing the schedule of earlier calls.
+
+        The first call initialises the map from ``X``. Each call advances the
+        radius and learning-rate schedules by one of ``max_iter`` epochs, so
+        calling it ``max_iter`` times on the same data equals :meth:`fit`;
+        after that the schedule stays at its end values.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            A batch of training data.
+        y : Ignored
+            Not used, present for API consistency by convention.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weight of each sample.
+
+        Returns
+        -------
+        self : object
+            Updated estimator.
+        """
+        with _rollback_on_error(self):
+            first = not hasattr(self, "cluster_centers_")
+            X = self._validate_X(X, reset=first)
+            sample_weight = self._check_sample_weight(sample_weight, X)
+            return self._fit(X, sample_weight, partial=True)
+
+    @staticmethod
+    def _check_sample_weight(sample_weight, X):
+        sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
+        if not sample_weight.sum() > 0:
+            raise ValueError("sample_weight must have a positive sum; all weights are zero.")
+        return sample_weight
+
+    def _check_test_data(self, X):
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        self._check_magnitude(X)
+        return X
+
+    def _codebook_for(self, X):
+        return self.cluster_centers_.astype(X.dtype, copy=False)
+
+    def best_matching_unit(self, X):
+        """Index of each sample's best-matching unit (row-major grid order).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data.
+
+        Returns
+        -------
+        units : ndarray of shape (n_samples,)
+            Unit indices; ``np.unravel_index(units, som.map_size_)`` gives the
+            grid row and column.
+        """
+        X = self._check_test_data(X)
+        return self._errors(X, self._codebook_for(X), _engine().resolve_device(self.device))[0]
+
+    def best_matching_coordinates(self, X):
+        """Position on the map of each sample's best-matching unit.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data.
+
+        Returns
+        -------
+        coordinates : ndarray of shape (n_samples, 2)
+            Rows of :attr:`unit_coordinates_` (row, column; hexagonal offsets
+            included).
+        """
+        return self.unit_coordinates_[self.best_matching_unit(X)]
+
+    def predict(self, X):
+        """Cluster of each sample: its BMU, or the BMU's cluster with ``n_clusters``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data.
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,)
+            Cluster ids.
+        """
+        units = self.best_matching_unit(X)
+        return self.unit_labels_[units] if hasattr(self, "unit_labels_") else units
+
+    def transform(self, X):
+        """Euclidean distance from each sample to every unit.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data.
+
+        Returns
+        -------
+        distances : ndarray of shape (n_samples, n_units)
+            In the dtype of ``X`` (float32 stays float32).
+        """
+        X = self._check_test_data(X)
+        codebook = self._codebook_for(X)
+        step = self._chunk_size(codebook.shape[0])
+        chunks = (_as_dtype(X[i : i + step], X.dtype) for i in range(0, X.shape[0], step))
+        return _engine().distances(chunks, codebook, _engine().resolve_device(self.device))
+
+    def score(self, X, y=None, sample_weight=None):
+        """Minus the mean quantization error of ``X`` (higher is better).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data.
+        y : Ignored
+            Not used, present for API consistency by convention.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the samples in the mean.
+
+        Returns
+        -------
+        score : float
+            ``-quantization_error``.
+        """
+        X = self._check_test_data(X)
+        sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
+        qe = self._errors(X, self._codebook_for(X), _engine().resolve_device(self.device))[2]
+        return -float(np.average(qe, weights=sample_weight))
+
+    @property
+    def _n_features_out(self):
+        return self.cluster_centers_.shape[0]
+
+    def __sklearn_is_fitted__(self):
+        return hasattr(self, "cluster_centers_")
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags

@@ -1,0 +1,267 @@
+"""The TensorFlow engine: the only module of sksom that imports TensorFlow.
+
+Every function here is stateless: NumPy arrays (or iterables of NumPy chunks)
+go in, NumPy arrays come out, and no TensorFlow object is handed back to the
+caller. Compiled functions are cached at module level, keyed by dtype and by
+the neighbourhood name, and declare input signatures with unknown dimensions
+so that new data sizes, feature counts and map sizes do not trigger a retrace.
+"""
+
+import contextlib
+import functools
+import os
+
+import numpy as np
+
+# Keep TensorFlow's C++ start-up chatter (CUDA probing, oneDNN notices) out of
+# the user's terminal unless they asked for it.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import tensorflow as tf  # noqa: E402
+
+from ._topology import NEIGHBORHOODS
+
+
+# -- devices -----------------------------------------------------------------
+
+
+def available_devices():
+    """Names of the logical devices TensorFlow sees, e.g. ``/device:CPU:0``."""
+    return [d.name for d in tf.config.list_logical_devices()]
+
+
+def resolve_device(device):
+    """Turn the estimator's ``device`` parameter into a TensorFlow device name.
+
+    ``None`` leaves placement to TensorFlow (a GPU when one is visible).
+    ``"cpu"`` and ``"gpu"`` mean the first device of that type; any other
+    string is a TensorFlow device name such as ``"/GPU:1"``. A device that is
+    not present raises ``ValueError`` listing the devices that are.
+    """
+    if device is None:
+        return None
+    name = {"cpu": "/CPU:0", "gpu": "/GPU:0"}.get(device.lower(), device)
+    try:
+        spec = tf.DeviceSpec.from_string(name)
+    except ValueError as exc:
+        raise ValueError(f"device={device!r} is not a TensorFlow device name.") from exc
+    wanted_type = (spec.device_type or "").upper()
+    wanted_index = spec.device_index or 0
+    for dev in tf.config.list_logical_devices():
+        dev_spec = tf.DeviceSpec.from_string(dev.name)
+        if dev_spec.device_type == wanted_type and dev_spec.device_index == wanted_index:
+            return name
+    raise ValueError(
+        f"device={device!r} was asked for, but TensorFlow sees only "
+        f"{available_devices()}. Use device=None to let TensorFlow choose."
+    )
+
+
+def _scope(device):
+    return tf.device(device) if device is not None else contextlib.nullcontext()
+
+
+# -- compiled kernels ----------------------------------------------------------
+
+
+def _matrix(dtype):
+    return tf.TensorSpec([None, None], dtype)
+
+
+def _vector(dtype):
+    return tf.TensorSpec([None], dtype)
+
+
+def _scores(X, W):
+    """``||w||^2 - 2 x.w``: the squared distance up to the per-row ``||x||^2``."""
+    w_sq = tf.reduce_sum(W * W, axis=1)
+    return w_sq[None, :] - 2.0 * tf.matmul(X, W, transpose_b=True)
+
+
+def _row_sq_norms(X):
+    return tf.reduce_sum(X * X, axis=1)
+
+
+@functools.cache
+def _accumulate_fn(dtype):
+    """Per-unit weighted sums and counts of the samples each unit wins."""
+
+    @tf.function(input_signature=[_matrix(dtype), _matrix(dtype), _vector(dtype)])
+    def accumulate(X, W, weights):
+        scores = _scores(X, W)
+        bmu = tf.argmin(scores, axis=1, output_type=tf.int32)
+        n_units = tf.shape(W)[0]
+        sums = tf.math.unsorted_segment_sum(X * weights[:, None], bmu, n_units)
+        counts = tf.math.unsorted_segment_sum(weights, bmu, n_units)
+        sq_err = tf.maximum(tf.reduce_min(scores, axis=1) + _row_sq_norms(X), 0.0)
+        return sums, counts, tf.reduce_sum(weights * tf.sqrt(sq_err))
+
+    return accumulate
+
+
+@functools.cache
+def _batch_update_fn(dtype):
+    """Kohonen's batch map from the accumulated sums.
+
+    ``W_new = (H @ sums) / (H @ counts)``; a unit whose denominator is zero
+    (no sample won any unit of its neighbourhood) keeps its weights.
+    """
+
+    @tf.function(
+        input_signature=[_matrix(dtype), _vector(dtype), _matrix(dtype), _matrix(dtype), tf.TensorSpec([], dtype)]
+    )
+    def batch_update(sums, counts, H, W, learning_rate):
+        numerator = tf.matmul(H, sums)
+        denominator = tf.linalg.matvec(H, counts)
+        has_data = denominator > 0
+        safe = tf.where(has_data, denominator, tf.ones_like(denominator))
+        target = tf.where(has_data[:, None], numerator / safe[:, None], W)
+        return W + learning_rate * (target - W)
+
+    return batch_update
+
+
+@functools.cache
+def _online_fn(neighborhood, dtype):
+    """Kohonen's sequential rule, one sample at a time, compiled with XLA."""
+    h_fn = NEIGHBORHOODS[neighborhood]
+
+    @tf.function(
+        input_signature=[_matrix(dtype), _matrix(dtype), _matrix(dtype), _vector(dtype), _vector(dtype)],
+        jit_compile=True,
+    )
+    def online(X, W, D2, sigmas, rates):
+        def body(i, W):
+            diff = W - X[i][None, :]
+            bmu = tf.argmin(tf.reduce_sum(diff * diff, axis=1), output_type=tf.int32)
+            h = h_fn(D2[bmu], sigmas[i], tf)
+            return i + 1, W - (rates[i] * h)[:, None] * diff
+
+        _, W = tf.while_loop(lambda i, W: i < tf.shape(X)[0], body, (tf.constant(0), W))
+        return W
+
+    return online
+
+
+@functools.cache
+def _minibatch_fn(neighborhood, dtype):
+    """The averaged online rule over one mini-batch."""
+    h_fn = NEIGHBORHOODS[neighborhood]
+
+    @tf.function(
+        input_signature=[
+            _matrix(dtype), _vector(dtype), _matrix(dtype), _matrix(dtype),
+            tf.TensorSpec([], dtype), tf.TensorSpec([], dtype),
+        ]
+    )
+    def minibatch(X, weights, W, D2, sigma, rate):
+        bmu = tf.argmin(_scores(X, W), axis=1, output_type=tf.int32)
+        h = h_fn(tf.gather(D2, bmu), sigma, tf) * weights[:, None]  # (batch, units)
+        pull = tf.matmul(h, X, transpose_a=True) - tf.reduce_sum(h, axis=0)[:, None] * W
+        total = tf.maximum(tf.reduce_sum(weights), tf.constant(1e-12, dtype))
+        return W + rate * pull / total
+
+    return minibatch
+
+
+@functools.cache
+def _two_bmus_fn(dtype):
+    """First and second best-matching units and the distance to the first."""
+
+    @tf.function(input_signature=[_matrix(dtype), _matrix(dtype)])
+    def two_bmus(X, W):
+        k = tf.minimum(2, tf.shape(W)[0])
+        neg, idx = tf.math.top_k(-_scores(X, W), k=k)
+        sq = tf.maximum(_row_sq_norms(X) - neg[:, 0], 0.0)
+        second = idx[:, k - 1]
+        return idx[:, 0], second, tf.sqrt(sq)
+
+    return two_bmus
+
+
+@functools.cache
+def _distances_fn(dtype):
+    @tf.function(input_signature=[_matrix(dtype), _matrix(dtype)])
+    def distances(X, W):
+        sq = _scores(X, W) + _row_sq_norms(X)[:, None]
+        return tf.sqrt(tf.maximum(sq, 0.0))
+
+    return distances
+
+
+# -- public, NumPy-facing functions -------------------------------------------
+
+
+def batch_epoch(chunks, W, H, learning_rate=1.0, device=None):
+    """One epoch of the batch map over an iterable of ``(X, weights)`` chunks.
+
+    Returns the new codebook and the weighted sum of quantization errors of the
+    samples against the *old* codebook (what the epoch started from).
+    """
+    dtype = tf.as_dtype(W.dtype)
+    accumulate = _accumulate_fn(dtype)
+    with _scope(device):
+        W_t = tf.constant(W)
+        sums = tf.zeros_like(W_t)
+        counts = tf.zeros([W.shape[0]], dtype)
+        qe_sum = tf.zeros([], dtype)
+        for X, weights in chunks:
+            s, c, q = accumulate(tf.constant(X), W_t, tf.constant(weights))
+            sums, counts, qe_sum = sums + s, counts + c, qe_sum + q
+        new_W = _batch_update_fn(dtype)(sums, counts, tf.constant(H), W_t, tf.constant(learning_rate, dtype))
+        return new_W.numpy(), float(qe_sum.numpy())
+
+
+def online_epoch(chunks, W, D2, neighborhood, device=None):
+    """Sequential updates over an iterable of ``(X, sigmas, rates)`` chunks.
+
+    Rows are visited in the order given; each row has its own radius and
+    learning rate.
+    """
+    dtype = tf.as_dtype(W.dtype)
+    online = _online_fn(neighborhood, dtype)
+    with _scope(device):
+        W_t, D2_t = tf.constant(W), tf.constant(D2)
+        for X, sigmas, rates in chunks:
+            W_t = online(tf.constant(X), W_t, D2_t, tf.constant(sigmas), tf.constant(rates))
+        return W_t.numpy()
+
+
+def minibatch_epoch(batches, W, D2, neighborhood, device=None):
+    """Averaged online updates over an iterable of ``(X, weights, sigma, rate)``."""
+    dtype = tf.as_dtype(W.dtype)
+    step = _minibatch_fn(neighborhood, dtype)
+    with _scope(device):
+        W_t, D2_t = tf.constant(W), tf.constant(D2)
+        for X, weights, sigma, rate in batches:
+            W_t = step(
+                tf.constant(X), tf.constant(weights), W_t, D2_t,
+                tf.constant(sigma, dtype), tf.constant(rate, dtype),
+            )
+        return W_t.numpy()
+
+
+def best_matching_units(chunks, W, device=None):
+    """First BMU, second BMU and quantization error for each row of the chunks."""
+    fn = _two_bmus_fn(tf.as_dtype(W.dtype))
+    first, second, errors = [], [], []
+    with _scope(device):
+        W_t = tf.constant(W)
+        for X in chunks:
+            b1, b2, qe = fn(tf.constant(X), W_t)
+            first.append(b1.numpy())
+            second.append(b2.numpy())
+            errors.append(qe.numpy())
+    return (
+        np.concatenate(first).astype(np.intp),
+        np.concatenate(second).astype(np.intp),
+        np.concatenate(errors),
+    )
+
+
+def distances(chunks, W, device=None):
+    """Euclidean distances from each row of the chunks to every unit."""
+    fn = _distances_fn(tf.as_dtype(W.dtype))
+    with _scope(device):
+        W_t = tf.constant(W)
+        return np.concatenate([fn(tf.constant(X), W_t).numpy() for X in chunks])
