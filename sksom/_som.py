@@ -2,7 +2,6 @@
 
 import contextlib
 import math
-import sys
 import time
 from numbers import Integral, Real
 
@@ -31,6 +30,8 @@ from ._topology import (
     squared_grid_distances,
     unit_coordinates,
 )
+from ._persistence import VersionStampMixin
+from ._progress import report_epoch
 from .metrics import topographic_error_from_bmus
 
 ALGORITHMS = ("batch", "online", "minibatch")
@@ -101,7 +102,9 @@ def _as_dtype(x, dtype):
     return np.ascontiguousarray(x, dtype=dtype)
 
 
-class SOMClusterer(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, BaseEstimator):
+class SOMClusterer(
+    VersionStampMixin, ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, BaseEstimator
+):
     """Self-organizing map (Kohonen map) as a clusterer and transformer.
 
     The map is a grid of units, each with a weight vector in the input space.
@@ -477,12 +480,10 @@ class SOMClusterer(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMix
                 )
             if self.verbose:
                 qe = self._errors(X, codebook, device)[2]
-                print(
-                    f"[SOMClusterer] epoch {epoch + 1}/{max(self.max_iter, epoch + 1)}  "
-                    f"radius {radius:.3g}  quantization error {np.average(qe, weights=sample_weight):.4g}  "
-                    f"{time.perf_counter() - start:.2f}s",
-                    file=sys.stdout,
-                    flush=True,
+                report_epoch(
+                    "SOMClusterer", epoch + 1, max(self.max_iter, epoch + 1), radius,
+                    np.average(qe, weights=sample_weight), time.perf_counter() - start,
+                    last=epoch + 1 == n_iter + epochs,
                 )
         self._set_fitted(X, sample_weight, codebook, map_size, coordinates, D2, n_iter + epochs, rng, device)
         return self

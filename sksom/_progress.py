@@ -1,0 +1,53 @@
+"""Per-epoch progress reports for ``verbose`` training."""
+
+import sys
+
+_BAR_WIDTH = 24
+
+
+def _is_terminal(stream):
+    isatty = getattr(stream, "isatty", None)
+    try:
+        return bool(isatty and isatty())
+    except ValueError:  # a closed stream
+        return False
+
+
+def report_epoch(name, epoch, n_epochs, radius, quantization_error, elapsed, *, last, stream=None):
+    """Write the progress of one training epoch.
+
+    On a terminal the epochs of one call share a single line, redrawn as a
+    progress bar and ended by ``last``; elsewhere (a file, a pipe, a notebook
+    capture) each epoch gets its own line, so logs stay readable.
+
+    Parameters
+    ----------
+    name : str
+        Prefix, usually the estimator's class name.
+    epoch : int
+        Epochs completed, counting from 1.
+    n_epochs : int
+        Epochs planned in total (``max_iter``).
+    radius : float
+        Neighbourhood radius of the epoch.
+    quantization_error : float
+        Mean distance from the samples to their best-matching unit.
+    elapsed : float
+        Seconds since the call started.
+    last : bool
+        Whether this is the last epoch of the call.
+    stream : file-like, default=None
+        Where to write; ``None`` means ``sys.stdout`` at call time.
+    """
+    stream = sys.stdout if stream is None else stream
+    text = (
+        f"epoch {epoch}/{n_epochs}  radius {radius:.3g}  "
+        f"quantization error {quantization_error:.4g}  {elapsed:.2f}s"
+    )
+    if _is_terminal(stream):
+        done = min(_BAR_WIDTH, round(_BAR_WIDTH * epoch / max(n_epochs, 1)))
+        bar = "#" * done + "." * (_BAR_WIDTH - done)
+        stream.write(f"\r[{name}] [{bar}] {text}" + ("\n" if last else ""))
+    else:
+        stream.write(f"[{name}] {text}\n")
+    stream.flush()
