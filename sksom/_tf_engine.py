@@ -265,3 +265,36 @@ def distances(chunks, W, device=None):
     with _scope(device):
         W_t = tf.constant(W)
         return np.concatenate([fn(tf.constant(X), W_t).numpy() for X in chunks])
+
+
+# -- export --------------------------------------------------------------------
+
+
+class _ServableSOM(tf.Module):
+    """A fitted map as a TensorFlow module: float32 rows in, cluster ids out."""
+
+    def __init__(self, codebook, unit_labels):
+        super().__init__(name="sksom")
+        self.codebook = tf.Variable(codebook, trainable=False, name="codebook")
+        self.unit_labels = tf.Variable(unit_labels, trainable=False, name="unit_labels")
+        # The feature count is fixed so that serving rejects wrong-width rows.
+        spec = tf.TensorSpec([None, codebook.shape[1]], tf.float32, name="X")
+        self.predict = tf.function(self._predict, input_signature=[spec])
+
+    def _predict(self, X):
+        # The same distance scores as training, so ids match ``predict``.
+        units = tf.argmin(_scores(X, self.codebook), axis=1, output_type=tf.int64)
+        return {"cluster_id": tf.gather(self.unit_labels, units), "unit": units}
+
+
+def export_saved_model(codebook, unit_labels, path):
+    """Write a SavedModel whose ``serving_default`` maps rows to cluster ids.
+
+    ``codebook`` is cast to float32 and ``unit_labels`` (the cluster of each
+    unit) to int64. The signature takes ``X`` of shape (n, n_features) and
+    returns ``cluster_id`` and ``unit`` (the best-matching unit), both int64.
+    """
+    module = _ServableSOM(
+        np.ascontiguousarray(codebook, dtype=np.float32), np.asarray(unit_labels, dtype=np.int64)
+    )
+    tf.saved_model.save(module, os.fspath(path), signatures={"serving_default": module.predict})

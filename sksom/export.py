@@ -1,0 +1,69 @@
+"""Export a fitted map for serving without scikit-learn or sksom."""
+
+import os
+
+import numpy as np
+from sklearn.utils.validation import check_is_fitted
+
+from ._som import SOMClusterer
+
+__all__ = ["export_model"]
+
+
+def export_model(som, path):
+    """Write a fitted map as a TensorFlow SavedModel that predicts cluster ids.
+
+    The SavedModel needs only TensorFlow to run: load it with
+    ``tf.saved_model.load(path)`` (or TensorFlow Serving) and call its
+    ``serving_default`` signature on float32 rows. It returns a dict with
+    ``"cluster_id"`` (what :meth:`SOMClusterer.predict` returns: the
+    best-matching unit, or its cluster when ``n_clusters`` was set) and
+    ``"unit"`` (the best-matching unit), both int64 of shape (n_samples,).
+
+    Distances are computed in float32, so ids agree with
+    ``som.predict(X.astype(np.float32))``; for float64 data they can differ
+    only for samples almost equally close to two units.
+
+    Parameters
+    ----------
+    som : SOMClusterer
+        A fitted map. A fitted :class:`~sklearn.pipeline.Pipeline` is not
+        accepted: export its last step and apply the preprocessing before
+        serving.
+    path : str or path-like
+        Directory to write the SavedModel to; created if needed, its
+        SavedModel files overwritten.
+
+    Returns
+    -------
+    path : str
+        The directory written.
+
+    Examples
+    --------
+    >>> import numpy as np, tensorflow as tf
+    >>> from sksom import SOMClusterer
+    >>> from sksom.export import export_model
+    >>> X = np.array([[0.0, 0.0], [0.1, 0.0], [5.0, 5.0], [5.1, 5.0]])
+    >>> som = SOMClusterer(map_size=(1, 2), random_state=0).fit(X)
+    >>> import tempfile
+    >>> path = export_model(som, tempfile.mkdtemp())
+    >>> served = tf.saved_model.load(path).signatures["serving_default"]
+    >>> served(X=tf.constant(X, tf.float32))["cluster_id"].numpy()
+    array([0, 0, 1, 1])
+    """
+    if not isinstance(som, SOMClusterer):
+        raise TypeError(
+            f"export_model expects a fitted SOMClusterer; got {type(som).__name__}. "
+            "For a Pipeline, export its last step and apply the preprocessing before serving."
+        )
+    check_is_fitted(som)
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"path must be a str or path-like; got {type(path).__name__}.")
+    n_units = som.cluster_centers_.shape[0]
+    unit_labels = getattr(som, "unit_labels_", np.arange(n_units))
+    # TensorFlow is imported here, on first use, never by ``import sksom``.
+    from . import _tf_engine
+
+    _tf_engine.export_saved_model(som.cluster_centers_, unit_labels, path)
+    return os.fspath(path)
