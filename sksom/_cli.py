@@ -1,0 +1,463 @@
+"""Command line interface: ``python -m sksom`` and the ``sksom`` script.
+
+Exit status: 0 on success, 2 for a usage error or bad input (a missing file,
+a bad shape, a non-numeric column; the message goes to stderr, without a
+traceback), 1 for anything unexpected (a bug: the traceback is printed).
+"""
+
+import argparse
+import csv
+import math
+import pickle
+import sys
+import time
+import traceback
+from pathlib import Path
+
+import numpy as np
+
+EXIT_OK = 0
+EXIT_UNEXPECTED = 1
+EXIT_USAGE = 2
+
+_DELIMITERS = {".csv": ",", ".tsv": "\t"}
+_DATA_SUFFIXES = (".csv", ".tsv", ".npy")
+
+
+class CommandError(Exception):
+    """Bad input from the user: reported on stderr with exit status 2."""
+
+
+# -- reading and writing -------------------------------------------------------
+
+
+def _existing_file(path, what):
+    path = Path(path)
+    if not path.exists():
+        raise CommandError(f"{what} {str(path)!r} does not exist.")
+    if not path.is_file():
+        raise CommandError(f"{what} {str(path)!r} is not a file.")
+    return path
+
+
+def _is_number(text):
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _read_text_table(path, delimiter, header):
+    """Rows of a delimited text file as a float array, and the column names."""
+    with open(path, newline="", encoding="utf-8-sig") as f:
+        rows = [row for row in csv.reader(f, delimiter=delimiter) if any(cell.strip() for cell in row)]
+    if not rows:
+        raise CommandError(f"{str(path)!r} is empty.")
+    # "auto": a first row that is not all numbers holds the column names.
+    has_header = header == "yes" or (header == "auto" and not all(_is_number(c) for c in rows[0]))
+    names = [c.strip() for c in rows[0]] if has_header else [f"column {j + 1}" for j in range(len(rows[0]))]
+    body = rows[1:] if has_header else rows
+    if not body:
+        raise CommandError(f"{str(path)!r} has a header but no data rows.")
+    n_columns = len(names)
+    X = np.empty((len(body), n_columns))
+    first_line = 2 if has_header else 1
+    for i, row in enumerate(body):
+        if len(row) != n_columns:
+            raise CommandError(
+                f"{str(path)!r}, line {first_line + i}: {len(row)} fields, expected {n_columns} "
+                "like the first line; every row needs the same number of columns."
+            )
+        for j, cell in enumerate(row):
+            try:
+                X[i, j] = float(cell)
+            except ValueError:
+                problem = "is empty (a missing value)" if not cell.strip() else f"has {cell.strip()!r}"
+                raise CommandError(
+                    f"{str(path)!r}, line {first_line + i}: column {names[j]!r} {problem}; "
+                    "sksom needs numeric columns without missing values: drop or encode "
+                    "that column, or fill the gaps, first."
+                ) from None
+    return X, names
+
+
+def load_data(path, *, header="auto"):
+    """Read a data file into a 2-D float array.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A ``.csv`` (comma-separated), ``.tsv`` (tab-separated) or ``.npy``
+        file.
+    header : {"auto", "yes", "no"}, default="auto"
+        Whether the first line of a text file holds column names; ``"auto"``
+        takes it as a header when one of its fields is not a number.
+
+    Returns
+    -------
+    X : ndarray of shape (n_samples, n_features)
+        The data, float64.
+    feature_names : list of str
+        Column names (``"column 1"``, ... without a header).
+
+    Raises
+    ------
+    CommandError
+        For a missing file, an unknown suffix, a non-numeric column, a
+        missing value or a shape that is not 2-D.
+    """
+    path = _existing_file(path, "data file")
+    suffix = path.suffix.lower()
+    if suffix == ".npy":
+        try:
+            X = np.load(path, allow_pickle=False)
+        except (ValueError, OSError) as exc:
+            raise CommandError(f"{str(path)!r} is not a readable .npy array: {exc}") from None
+        if X.ndim != 2:
+            raise CommandError(
+                f"{str(path)!r} holds an array of shape {X.shape}; expected 2-D "
+                "(n_samples, n_features). Reshape a single feature with X.reshape(-1, 1)."
+            )
+        if not (np.issubdtype(X.dtype, np.number) or X.dtype == bool) or np.iscomplexobj(X):
+            raise CommandError(f"{str(path)!r} holds {X.dtype} values; expected real numbers.")
+        X = X.astype(np.float64)
+        names = [f"column {j + 1}" for j in range(X.shape[1])]
+    elif suffix in _DELIMITERS:
+        X, names = _read_text_table(path, _DELIMITERS[suffix], header)
+    else:
+        raise CommandError(f"{str(path)!r}: unknown file type {suffix!r}; expected one of {', '.join(_DATA_SUFFIXES)}.")
+    if X.shape[0] == 0 or X.shape[1] == 0:
+        raise CommandError(f"{str(path)!r} holds no data (shape {X.shape}).")
+    if not np.all(np.isfinite(X)):
+        raise CommandError(f"{str(path)!r} contains NaN or infinite values; fill or drop them first.")
+    return X, names
+
+
+def _som_of(model):
+    """The SOMClusterer of a model: the model itself or a Pipeline's last step."""
+    from sklearn.pipeline import Pipeline
+
+    from ._som import SOMClusterer
+
+    som = model[-1] if isinstance(model, Pipeline) else model
+    return som if isinstance(som, SOMClusterer) else None
+
+
+def load_model(path):
+    """Load a model saved by ``sksom fit`` (or by ``joblib.dump``).
+
+    Parameters
+    ----------
+    path : str or path-like
+        A joblib file holding a fitted :class:`~sksom.SOMClusterer`, or a
+        fitted :class:`~sklearn.pipeline.Pipeline` ending with one.
+
+    Returns
+    -------
+    model : SOMClusterer or Pipeline
+        The fitted model.
+    """
+    import joblib
+    from sklearn.utils.validation import check_is_fitted
+
+    path = _existing_file(path, "model file")
+    try:
+        model = joblib.load(path)
+    except (pickle.UnpicklingError, EOFError, ValueError, KeyError, IndexError, OSError) as exc:
+        raise CommandError(f"{str(path)!r} is not a model saved by sksom ({type(exc).__name__}: {exc}).") from None
+    som = _som_of(model)
+    if som is None:
+        raise CommandError(f"{str(path)!r} holds a {type(model).__name__}, not an sksom model.")
+    check_is_fitted(som)
+    return model
+
+
+# -- commands --------------------------------------------------------------------
+
+
+def parse_map_size(text):
+    """``"auto"`` or ``"ROWSxCOLUMNS"`` (e.g. ``"20x30"``) as for ``map_size``."""
+    text = text.strip().lower()
+    if text == "auto":
+        return "auto"
+    parts = text.split("x")
+    if len(parts) == 2 and all(p.strip().isdigit() and int(p) > 0 for p in parts):
+        return int(parts[0]), int(parts[1])
+    raise argparse.ArgumentTypeError(f"expected 'auto' or ROWSxCOLUMNS such as 20x20, got {text!r}")
+
+
+def _print_metrics(som, stream=None):
+    stream = sys.stdout if stream is None else stream
+    rows, columns = som.map_size_
+    print(f"map size: {rows}x{columns} ({som.topology}{', periodic' if som.periodic else ''})", file=stream)
+    print(f"quantization error: {som.quantization_error_:.6g}", file=stream)
+    print(f"topographic error: {som.topographic_error_:.6g}", file=stream)
+
+
+def _save_figure(ax, path):
+    # Plot functions return one Axes or an array of them; all share a figure.
+    figure = np.ravel(ax)[0].figure
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=100, bbox_inches="tight")
+    import matplotlib.pyplot as plt
+
+    plt.close(figure)
+    return path
+
+
+def _use_file_backend():
+    # Figures are only written to files: no window, whatever the platform.
+    import matplotlib
+
+    matplotlib.use("Agg")
+
+
+def _cmd_demo(args):
+    from sklearn.datasets import load_digits
+
+    from . import plotting
+    from ._som import SOMClusterer
+
+    _use_file_backend()
+    out = Path(args.out)
+    start = time.perf_counter()
+    written = []
+
+    digits = load_digits()
+    X = digits.data / 16.0
+    print(f"Digits: {X.shape[0]} images of 8x8 pixels, a 12x12 map, batch algorithm.")
+    som = SOMClusterer((12, 12), max_iter=args.max_iter, random_state=0, verbose=args.verbose).fit(X)
+    _print_metrics(som)
+    purity = _unit_purity(som.labels_, digits.target)
+    print(f"share of images whose unit's most common digit is their own: {purity:.3f}")
+    written.append(_save_figure(plotting.plot_codebook_images(som, image_shape=(8, 8)), out / "digits_codebook.png"))
+    written.append(_save_figure(plotting.plot_u_matrix(som), out / "digits_umatrix.png"))
+    written.append(_save_figure(plotting.plot_hit_map(som, X), out / "digits_hits.png"))
+
+    colors = np.random.default_rng(0).uniform(size=(1000, 3))
+    print("\nRGB colours: 1000 random colours on a 20x20 map, as in Kohonen's classic picture.")
+    rgb = SOMClusterer((20, 20), max_iter=args.max_iter, random_state=0, verbose=args.verbose).fit(colors)
+    _print_metrics(rgb)
+    written.append(_save_figure(plotting.plot_codebook_colors(rgb), out / "rgb_colors.png"))
+
+    print("\nWrote:")
+    for path in written:
+        print(f"  {path}")
+    print(f"Done in {time.perf_counter() - start:.1f}s.")
+    return EXIT_OK
+
+
+def _unit_purity(units, target):
+    """Share of samples whose unit's majority label is their own label."""
+    correct = 0
+    for unit in np.unique(units):
+        correct += np.bincount(target[units == unit]).max()
+    return correct / len(target)
+
+
+def _cmd_fit(args):
+    import joblib
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from ._som import SOMClusterer
+
+    X, _ = load_data(args.data, header=args.header)
+    out = Path(args.out)
+    if out.exists() and not args.force:
+        raise CommandError(f"{str(out)!r} exists; pass --force to overwrite it.")
+    som = SOMClusterer(
+        args.map_size,
+        topology=args.topology,
+        periodic=args.periodic,
+        neighborhood=args.neighborhood,
+        algorithm=args.algorithm,
+        max_iter=args.max_iter,
+        n_clusters=args.n_clusters,
+        device=args.device,
+        random_state=args.random_state,
+        verbose=0 if args.quiet else 1,
+    )
+    model = make_pipeline(StandardScaler(), som) if args.scale else som
+    if not args.quiet:
+        print(f"Training on {X.shape[0]} samples x {X.shape[1]} features from {args.data}.")
+    start = time.perf_counter()
+    model.fit(X)
+    _print_metrics(som)
+    print(f"training time: {time.perf_counter() - start:.2f}s")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    joblib.dump(model, out)
+    print(f"saved model to {out}")
+    return EXIT_OK
+
+
+def _cmd_predict(args):
+    model = load_model(args.model)
+    X, _ = load_data(args.data, header=args.header)
+    labels = model.predict(X)
+    text = "\n".join(str(label) for label in labels) + "\n"
+    if args.out is None:
+        sys.stdout.write(text)
+    else:
+        Path(args.out).write_text(text)
+        print(f"wrote {len(labels)} cluster ids to {args.out}", file=sys.stderr)
+    return EXIT_OK
+
+
+def _cmd_plot(args):
+    model = load_model(args.model)
+    som = _som_of(model)
+    _use_file_backend()
+    from . import plotting
+
+    if args.kind == "umatrix":
+        ax = plotting.plot_u_matrix(som)
+    elif args.kind == "hits":
+        if args.data is None:
+            raise CommandError("--kind hits counts samples per unit; give them with --data DATA.")
+        X, _ = load_data(args.data, header=args.header)
+        # A --scale model's map lives in scaled units: scale the data the same way.
+        if som is not model:
+            X = model[:-1].transform(X)
+        ax = plotting.plot_hit_map(som, X)
+    else:
+        ax = plotting.plot_component_planes(som)
+    path = _save_figure(ax, args.out or f"{args.kind}.png")
+    print(f"wrote {path}")
+    return EXIT_OK
+
+
+# -- parser ----------------------------------------------------------------------
+
+
+def _positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def _add_header_option(parser):
+    parser.add_argument(
+        "--header",
+        choices=("auto", "yes", "no"),
+        default="auto",
+        help="whether the first line of a CSV holds column names (auto: when it is not all numbers)",
+    )
+
+
+def build_parser():
+    """The ``argparse`` parser of the ``sksom`` command.
+
+    Returns
+    -------
+    parser : argparse.ArgumentParser
+        Parser with the sub-commands ``demo``, ``fit``, ``predict``, ``plot``.
+    """
+    from . import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="sksom",
+        description="Self-organizing maps from the command line: train, predict, plot.",
+        epilog="Exit status: 0 success, 2 bad usage or input, 1 unexpected error.",
+    )
+    parser.add_argument("--version", action="version", version=f"sksom {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    demo = commands.add_parser(
+        "demo", help="train on built-in data, write PNG figures, print metrics",
+        description="Train maps on the digits and on random RGB colours; write figures and print metrics.",
+    )
+    demo.add_argument("--out", default="sksom_demo", help="folder for the figures (default: sksom_demo)")
+    demo.add_argument("--max-iter", type=_positive_int, default=15, help="epochs per map (default: 15)")
+    demo.add_argument("--verbose", action="count", default=0, help="print one line per epoch")
+    demo.set_defaults(func=_cmd_demo)
+
+    fit = commands.add_parser(
+        "fit", help="train a map on a CSV/TSV/NPY file and save it",
+        description="Train a SOMClusterer on DATA and save it with joblib.",
+    )
+    fit.add_argument("data", metavar="DATA", help="samples as rows: .csv, .tsv or .npy")
+    fit.add_argument("--map-size", type=parse_map_size, default="auto",
+                     help="ROWSxCOLUMNS such as 20x20, or auto (default)")
+    fit.add_argument("--topology", choices=("rectangular", "hexagonal"), default="rectangular")
+    fit.add_argument("--periodic", action="store_true", help="wrap the map around its edges (a torus)")
+    fit.add_argument("--neighborhood", default="gaussian",
+                     choices=("gaussian", "bubble", "triangle", "cut_gaussian", "mexican_hat"))
+    fit.add_argument("--algorithm", choices=("batch", "online", "minibatch"), default="batch")
+    fit.add_argument("--max-iter", type=_positive_int, default=20, help="epochs (default: 20)")
+    fit.add_argument("--n-clusters", type=_positive_int, default=None,
+                     help="group the units into this many clusters; predict then returns them")
+    fit.add_argument("--scale", action="store_true",
+                     help="standardise each column first (saves a Pipeline: StandardScaler + map)")
+    fit.add_argument("--random-state", type=int, default=0, help="seed (default: 0)")
+    fit.add_argument("--device", default=None, help="TensorFlow device: cpu, gpu, /GPU:1 (default: automatic)")
+    fit.add_argument("--out", default="model.joblib", help="where to save the model (default: model.joblib)")
+    fit.add_argument("--force", action="store_true", help="overwrite --out if it exists")
+    fit.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_header_option(fit)
+    fit.set_defaults(func=_cmd_fit)
+
+    predict = commands.add_parser(
+        "predict", help="cluster id of each row of a data file",
+        description="Print the cluster id of each row of DATA, one per line.",
+    )
+    predict.add_argument("model", metavar="MODEL", help="a model saved by 'sksom fit'")
+    predict.add_argument("data", metavar="DATA", help="samples as rows: .csv, .tsv or .npy")
+    predict.add_argument("--out", default=None, help="write the ids to this file instead of stdout")
+    _add_header_option(predict)
+    predict.set_defaults(func=_cmd_predict)
+
+    plot = commands.add_parser(
+        "plot", help="draw a fitted map into a PNG (or PDF, SVG) file",
+        description="Draw the U-matrix, the hit map or the component planes of a saved model.",
+    )
+    plot.add_argument("model", metavar="MODEL", help="a model saved by 'sksom fit'")
+    plot.add_argument("--kind", choices=("umatrix", "hits", "components"), default="umatrix")
+    plot.add_argument("--data", default=None, help="samples to count, for --kind hits")
+    plot.add_argument("--out", default=None, help="image file (default: KIND.png)")
+    _add_header_option(plot)
+    plot.set_defaults(func=_cmd_plot)
+    return parser
+
+
+def main(argv=None):
+    """Run the ``sksom`` command line and return its exit status.
+
+    Parameters
+    ----------
+    argv : list of str, default=None
+        Arguments without the program name; ``None`` reads ``sys.argv``.
+
+    Returns
+    -------
+    status : int
+        0 on success, 2 for bad usage or input, 1 for an unexpected error.
+    """
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse exits on --help (0) and on bad usage (2)
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+    try:
+        return args.func(args)
+    except CommandError as exc:
+        print(f"sksom {args.command}: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except (ValueError, TypeError) as exc:
+        # The estimator's own checks (map size, feature count, ...) speak the
+        # user's language already: report them as bad input.
+        print(f"sksom {args.command}: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 128 + 2
+    except Exception:  # noqa: BLE001 -- anything else is a bug: show where
+        traceback.print_exc()
+        print(f"sksom {args.command}: unexpected error (please report it)", file=sys.stderr)
+        return EXIT_UNEXPECTED
