@@ -1,0 +1,1173 @@
+"""The self-organizing map as a Keras layer, and a deep SOM estimator.
+
+This module imports TensorFlow and Keras when it is imported; ``import sksom``
+does not import it, so load it explicitly::
+
+    from sksom.keras import SOMLayer, SOMRadiusSchedule, DeepSOMClusterer
+
+:class:`SOMLayer` holds a codebook as a Keras weight and can follow any Dense
+or convolutional stack (flattened). Its output is the distance of each input
+to every unit of the map; its SOM loss is the neighbourhood-weighted squared
+distance to the units, the neighbourhood centred on the best-matching unit, on
+the same lattices and with the same neighbourhood functions as
+:class:`sksom.SOMClusterer`. The radius is a non-trainable weight, driven from
+outside by :class:`SOMRadiusSchedule` (a Keras callback) or by a training loop.
+
+:class:`DeepSOMClusterer` is the deep SOM of Forest et al. (2019, "DESOM"): an
+autoencoder whose latent features feed a SOM layer, trained jointly so that the
+reconstruction term keeps the features informative. Training the feature
+layers with the SOM term alone lets the features collapse towards a point (the
+loss falls while the clusters get worse); the estimator reports the share of
+feature variance that survives joint training in
+``feature_variance_retained_``.
+
+The loaders :func:`load_mnist_local` and :func:`load_cifar10_local` read
+datasets from local files only; they never download.
+"""
+
+import os
+import pickle
+import tarfile
+from numbers import Integral, Real
+from pathlib import Path
+
+import numpy as np
+
+# Keep TensorFlow's C++ start-up chatter out of the user's terminal.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+import tensorflow as tf  # noqa: E402
+from keras import ops  # noqa: E402
+from sklearn.base import (  # noqa: E402
+    BaseEstimator,
+    ClassNamePrefixFeaturesOutMixin,
+    ClusterMixin,
+    TransformerMixin,
+    _fit_context,
+)
+from sklearn.utils import check_random_state  # noqa: E402
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions  # noqa: E402
+from sklearn.utils.validation import check_is_fitted, validate_data  # noqa: E402
+
+from . import _tf_engine  # noqa: E402
+from ._som import SOMClusterer, _auto_map_size  # noqa: E402
+from ._topology import (  # noqa: E402
+    DECAYS,
+    NEIGHBORHOODS,
+    SIGNED_NEIGHBORHOODS,
+    TOPOLOGIES,
+    adjacency_from_squared_distances,
+    check_map_size,
+    squared_grid_distances,
+    unit_coordinates,
+)
+from .metrics import topographic_error_from_bmus  # noqa: E402
+
+__all__ = [
+    "SOMLayer",
+    "SOMRadiusSchedule",
+    "DeepSOMClusterer",
+    "load_mnist_local",
+    "load_cifar10_local",
+]
+
+
+def _check_lattice(map_size, topology, periodic, neighborhood):
+    """Validate the lattice options shared by the layer and the estimator."""
+    size = tuple(map_size) if isinstance(map_size, (tuple, list)) else None
+    if size is None or len(size) != 2 or not all(
+        isinstance(s, Integral) and not isinstance(s, bool) and s >= 1 for s in size
+    ):
+        raise ValueError(f"map_size must be a pair of positive ints (n_rows, n_columns); got {map_size!r}.")
+    if topology not in TOPOLOGIES:
+        raise ValueError(f"topology must be one of {TOPOLOGIES}; got {topology!r}.")
+    if neighborhood not in NEIGHBORHOODS:
+        raise ValueError(f"neighborhood must be one of {tuple(NEIGHBORHOODS)}; got {neighborhood!r}.")
+    size = tuple(int(s) for s in size)
+    check_map_size(size, topology, bool(periodic))
+    return size
+
+
+# -- the layer -----------------------------------------------------------------
+
+
+@keras.saving.register_keras_serializable(package="sksom")
+class SOMLayer(keras.layers.Layer):
+    """A self-organizing map as a Keras layer.
+
+    The layer holds the codebook, one weight vector per unit of a
+    ``map_size`` lattice in row-major order, as a trainable weight of shape
+    ``(n_units, n_features)``. Called on a batch of shape
+    ``(batch, n_features)`` it returns the Euclidean distance of each input to
+    every unit. Its SOM loss (:meth:`som_loss`) is
+
+    .. math:: \\frac{1}{n} \\sum_i \\sum_k h(d(b_i, k); r) \\, \\|x_i - w_k\\|^2
+
+    where :math:`b_i` is the best-matching unit (BMU) of :math:`x_i`,
+    :math:`d` the lattice distance and :math:`h` the neighbourhood function
+    with radius :math:`r`. The neighbourhood weights are held constant in the
+    gradient, so the loss pulls the units towards the inputs and the inputs
+    towards their units, as in DESOM (Forest et al., 2019).
+
+    Parameters
+    ----------
+    map_size : tuple of (int, int), default=(8, 8)
+        ``(n_rows, n_columns)`` of the map.
+    topology : {"rectangular", "hexagonal"}, default="rectangular"
+        Lattice of the map, as in :class:`sksom.SOMClusterer`.
+    periodic : bool, default=False
+        Whether the map wraps around its edges (a torus).
+    neighborhood : {"gaussian", "bubble", "triangle", "cut_gaussian", \
+            "mexican_hat"}, default="gaussian"
+        Neighbourhood function of the lattice distance.
+    radius : float, default=1.0
+        Initial neighbourhood radius, in lattice units. The current radius is
+        the non-trainable weight :attr:`radius`; set it with
+        :meth:`set_radius` or :class:`SOMRadiusSchedule`.
+    loss_weight : float, default=0.0
+        If positive, calling the layer adds ``loss_weight * som_loss`` to the
+        model's losses (``add_loss``), so that ``model.fit`` trains the map.
+    return_bmus : bool, default=False
+        If True, the layer returns ``(distances, bmus)``, the BMUs as int32
+        unit indices.
+    codebook_initializer : str or keras.initializers.Initializer, \
+            default="random_uniform"
+        Initializer of the codebook.
+    **kwargs : dict
+        Passed to :class:`keras.layers.Layer` (``name``, ``dtype``, ...).
+
+    Attributes
+    ----------
+    codebook : keras.Variable of shape (n_units, n_features)
+        The unit weight vectors; created when the layer is built.
+    radius : keras.Variable of shape ()
+        The current neighbourhood radius (not trainable).
+
+    See Also
+    --------
+    SOMRadiusSchedule : Callback that decays the radius during ``fit``.
+    DeepSOMClusterer : A scikit-learn estimator built on this layer.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import keras
+    >>> from sksom.keras import SOMLayer
+    >>> inputs = keras.Input((4,))
+    >>> features = keras.layers.Dense(3)(inputs)
+    >>> distances = SOMLayer((2, 3), loss_weight=1.0)(features)
+    >>> model = keras.Model(inputs, distances)
+    >>> model(np.zeros((5, 4), dtype="float32")).shape
+    TensorShape([5, 6])
+    """
+
+    def __init__(
+        self,
+        map_size=(8, 8),
+        *,
+        topology="rectangular",
+        periodic=False,
+        neighborhood="gaussian",
+        radius=1.0,
+        loss_weight=0.0,
+        return_bmus=False,
+        codebook_initializer="random_uniform",
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.map_size = _check_lattice(map_size, topology, periodic, neighborhood)
+        if not (isinstance(radius, Real) and radius > 0):
+            raise ValueError(f"radius must be a positive number; got {radius!r}.")
+        if not (isinstance(loss_weight, Real) and loss_weight >= 0):
+            raise ValueError(f"loss_weight must be a non-negative number; got {loss_weight!r}.")
+        self.topology = topology
+        self.periodic = bool(periodic)
+        self.neighborhood = neighborhood
+        self.initial_radius = float(radius)
+        self.loss_weight = float(loss_weight)
+        self.return_bmus = bool(return_bmus)
+        self.codebook_initializer = keras.initializers.get(codebook_initializer)
+        self.n_units = self.map_size[0] * self.map_size[1]
+        # The lattice is fixed by the configuration, so it is a constant, not
+        # a weight: it is recomputed from the config when a model is loaded.
+        self._grid_d2 = squared_grid_distances(self.map_size, topology, self.periodic)
+
+    def build(self, input_shape):
+        if len(input_shape) != 2 or input_shape[-1] is None:
+            raise ValueError(
+                "SOMLayer expects inputs of shape (batch, n_features) with a known "
+                f"n_features; got {tuple(input_shape)}. Put a Flatten layer in front "
+                "of it after convolutions."
+            )
+        self.codebook = self.add_weight(
+            name="codebook",
+            shape=(self.n_units, int(input_shape[-1])),
+            initializer=self.codebook_initializer,
+            trainable=True,
+        )
+        self.radius = self.add_weight(
+            name="radius",
+            shape=(),
+            initializer=keras.initializers.Constant(self.initial_radius),
+            trainable=False,
+        )
+
+    def set_radius(self, value):
+        """Set the neighbourhood radius used by :meth:`som_loss`.
+
+        Parameters
+        ----------
+        value : float
+            New radius, positive, in lattice units.
+        """
+        if not value > 0:
+            raise ValueError(f"The radius must be positive; got {value!r}.")
+        self.radius.assign(float(value))
+
+    def squared_distances(self, inputs):
+        """Squared Euclidean distance of each input to every unit.
+
+        Parameters
+        ----------
+        inputs : tensor of shape (batch, n_features)
+            Inputs of the layer.
+
+        Returns
+        -------
+        d2 : tensor of shape (batch, n_units)
+            Squared distances, clipped at 0 against rounding.
+        """
+        x = ops.cast(inputs, self.compute_dtype)
+        w = ops.cast(self.codebook, self.compute_dtype)
+        x_sq = ops.sum(x * x, axis=1, keepdims=True)
+        w_sq = ops.sum(w * w, axis=1)
+        return ops.maximum(x_sq - 2.0 * ops.matmul(x, ops.transpose(w)) + w_sq[None, :], 0.0)
+
+    def neighborhood_weights(self, d2):
+        """Neighbourhood weight of every unit around each input's BMU.
+
+        Parameters
+        ----------
+        d2 : tensor of shape (batch, n_units)
+            Output of :meth:`squared_distances`.
+
+        Returns
+        -------
+        h : tensor of shape (batch, n_units)
+            ``h(d(bmu, k); radius)``, with no gradient.
+        """
+        bmus = ops.argmin(d2, axis=1)
+        grid_d2 = ops.take(ops.convert_to_tensor(self._grid_d2, dtype=d2.dtype), bmus, axis=0)
+        radius = ops.cast(self.radius, d2.dtype)
+        return ops.stop_gradient(NEIGHBORHOODS[self.neighborhood](grid_d2, radius, ops))
+
+    def som_loss(self, d2):
+        """The SOM loss of a batch (see the class docstring).
+
+        Parameters
+        ----------
+        d2 : tensor of shape (batch, n_units)
+            Output of :meth:`squared_distances`.
+
+        Returns
+        -------
+        loss : scalar tensor
+            Mean over the batch of the neighbourhood-weighted squared
+            distances.
+        """
+        return ops.mean(ops.sum(self.neighborhood_weights(d2) * d2, axis=1))
+
+    def call(self, inputs):
+        d2 = self.squared_distances(inputs)
+        if self.loss_weight > 0:
+            self.add_loss(self.loss_weight * self.som_loss(d2))
+        # sqrt has an infinite slope at 0: take it only where d2 > 0 so that a
+        # model differentiating through the distances never sees NaN.
+        positive = d2 > 0
+        distances = ops.where(positive, ops.sqrt(ops.where(positive, d2, 1.0)), 0.0)
+        if self.return_bmus:
+            return distances, ops.cast(ops.argmin(d2, axis=1), "int32")
+        return distances
+
+    def compute_output_shape(self, input_shape):
+        shape = (input_shape[0], self.n_units)
+        return (shape, (input_shape[0],)) if self.return_bmus else shape
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "map_size": list(self.map_size),
+                "topology": self.topology,
+                "periodic": self.periodic,
+                "neighborhood": self.neighborhood,
+                "radius": self.initial_radius,
+                "loss_weight": self.loss_weight,
+                "return_bmus": self.return_bmus,
+                "codebook_initializer": keras.initializers.serialize(self.codebook_initializer),
+            }
+        )
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        config["map_size"] = tuple(config["map_size"])
+        config["codebook_initializer"] = keras.initializers.deserialize(config["codebook_initializer"])
+        return cls(**config)
+
+
+class SOMRadiusSchedule(keras.callbacks.Callback):
+    """Keras callback that decays the radius of a :class:`SOMLayer` during fit.
+
+    The radius goes from ``radius_start`` at the first training step to
+    ``radius_end`` at the last, following one of the decays of
+    :class:`sksom.SOMClusterer`, updated before every batch.
+
+    Parameters
+    ----------
+    radius_start : float
+        Radius at the first step, in lattice units.
+    radius_end : float
+        Radius at the last step.
+    decay : {"linear", "exponential", "inverse"}, default="exponential"
+        Shape of the decay.
+    layer : SOMLayer or str, default=None
+        The layer to drive, or its name; ``None`` takes the model's first
+        :class:`SOMLayer`.
+
+    Examples
+    --------
+    >>> from sksom.keras import SOMRadiusSchedule
+    >>> schedule = SOMRadiusSchedule(4.0, 0.5)
+    >>> round(schedule.radius_at(0.5), 3)
+    1.414
+    """
+
+    def __init__(self, radius_start, radius_end, *, decay="exponential", layer=None):
+        super().__init__()
+        if not (isinstance(radius_start, Real) and isinstance(radius_end, Real) and radius_start > 0 and radius_end > 0):
+            raise ValueError(
+                f"radius_start and radius_end must be positive numbers; got {radius_start!r} and {radius_end!r}."
+            )
+        if decay not in DECAYS:
+            raise ValueError(f"decay must be one of {tuple(DECAYS)}; got {decay!r}.")
+        self.radius_start = float(radius_start)
+        self.radius_end = float(radius_end)
+        self.decay = decay
+        self.layer = layer
+
+    def radius_at(self, progress):
+        """Radius at training progress ``progress`` in [0, 1]."""
+        return float(DECAYS[self.decay](self.radius_start, self.radius_end, min(max(progress, 0.0), 1.0)))
+
+    def _find_layer(self):
+        if isinstance(self.layer, SOMLayer):
+            return self.layer
+        for layer in _all_layers(self.model):
+            if isinstance(layer, SOMLayer) and (self.layer is None or layer.name == self.layer):
+                return layer
+        raise ValueError(f"SOMRadiusSchedule found no SOMLayer{'' if self.layer is None else ' named ' + repr(self.layer)} in the model.")
+
+    def on_train_begin(self, logs=None):
+        self._target = self._find_layer()
+        self._epochs = int(self.params.get("epochs") or 1)
+        self._steps = self.params.get("steps")
+        self._epoch = 0
+        self._target.set_radius(self.radius_at(0.0))
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+        if not self._steps:  # unknown epoch length: one radius per epoch
+            self._target.set_radius(self.radius_at(epoch / max(1, self._epochs - 1)))
+
+    def on_train_batch_begin(self, batch, logs=None):
+        if self._steps:
+            total = self._epochs * self._steps
+            self._target.set_radius(self.radius_at((self._epoch * self._steps + batch) / max(1, total - 1)))
+
+
+def _all_layers(model):
+    """Every layer of a model, nested models included."""
+    for layer in model.layers:
+        yield layer
+        if hasattr(layer, "layers"):
+            yield from _all_layers(layer)
+
+
+# -- networks built from a short spec ---------------------------------------------
+
+
+def _initializer(rng):
+    # A seeded initializer per layer: reproducible without global seeds.
+    return keras.initializers.GlorotUniform(seed=int(rng.randint(np.iinfo(np.int32).max)))
+
+
+def _dense_net(n_in, units, n_out, activation, rng, name):
+    layers = [keras.Input((n_in,))]
+    for width in units:
+        layers.append(keras.layers.Dense(width, activation=activation, kernel_initializer=_initializer(rng)))
+    layers.append(keras.layers.Dense(n_out, kernel_initializer=_initializer(rng)))
+    return keras.Sequential(layers, name=name)
+
+
+def _conv_encoder(image_shape, filters, latent_dim, activation, rng):
+    layers = [keras.Input((int(np.prod(image_shape)),)), keras.layers.Reshape(image_shape)]
+    for f in filters:
+        layers.append(
+            keras.layers.Conv2D(f, 3, strides=2, padding="same", activation=activation, kernel_initializer=_initializer(rng))
+        )
+    layers += [keras.layers.Flatten(), keras.layers.Dense(latent_dim, kernel_initializer=_initializer(rng))]
+    return keras.Sequential(layers, name="encoder")
+
+
+def _conv_decoder(image_shape, filters, latent_dim, activation, rng):
+    """Mirror of :func:`_conv_encoder`: each stride-2 convolution undone by a transposed one."""
+    height, width, channels = image_shape
+    scale = 2 ** len(filters)
+    small = (height // scale, width // scale, filters[-1])
+    layers = [
+        keras.Input((latent_dim,)),
+        keras.layers.Dense(int(np.prod(small)), activation=activation, kernel_initializer=_initializer(rng)),
+        keras.layers.Reshape(small),
+    ]
+    for f in list(filters[:-1])[::-1]:
+        layers.append(
+            keras.layers.Conv2DTranspose(
+                f, 3, strides=2, padding="same", activation=activation, kernel_initializer=_initializer(rng)
+            )
+        )
+    layers += [
+        keras.layers.Conv2DTranspose(channels, 3, strides=2, padding="same", kernel_initializer=_initializer(rng)),
+        keras.layers.Flatten(),
+    ]
+    return keras.Sequential(layers, name="decoder")
+
+
+def _copy_model(model, name):
+    """A fresh copy of a user's Keras model with the same weights (the user's stays untouched)."""
+    copy = keras.models.clone_model(model)
+    copy.set_weights(model.get_weights())
+    copy.name = name
+    return copy
+
+
+# -- the estimator -----------------------------------------------------------------
+
+
+class DeepSOMClusterer(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, BaseEstimator):
+    """Deep self-organizing map: an autoencoder and a SOM trained jointly.
+
+    An encoder maps the data to a few latent features, a :class:`SOMLayer`
+    clusters the features on a map lattice, and a decoder reconstructs the
+    data from the features. Training has three stages:
+
+    1. pretraining of the autoencoder on the reconstruction error
+       (``pretrain_epochs``);
+    2. initialisation of the codebook by a :class:`sksom.SOMClusterer`
+       fitted on the pretrained features;
+    3. joint training (``max_iter`` epochs) of encoder, decoder and codebook
+       on ``reconstruction_weight * MSE + som_weight * SOM loss`` while the
+       radius decays from ``radius_start`` to ``radius_end``, as in DESOM
+       (Forest et al., 2019).
+
+    The reconstruction term is what keeps the features informative: with the
+    SOM term alone the encoder can shrink the loss by shrinking its features
+    towards a point (collapse). ``feature_variance_retained_`` reports the
+    total variance of the features after joint training as a share of their
+    variance after pretraining; a value near 0 signals collapse.
+
+    Fitted Keras networks are stored as NumPy weight arrays, so the estimator
+    clones, pickles and runs in parallel under
+    :class:`~sklearn.model_selection.GridSearchCV`; the networks are rebuilt on
+    first use after unpickling. TensorFlow places the computation (a GPU when
+    it sees one). Randomness comes only from ``random_state``: seeded
+    initializers and a NumPy shuffle, never global seeds.
+
+    Parameters
+    ----------
+    map_size : "auto" or tuple of (int, int), default=(8, 8)
+        ``(n_rows, n_columns)`` of the map. ``"auto"`` applies the heuristic of
+        :class:`sksom.SOMClusterer` to the pretrained features.
+    topology : {"rectangular", "hexagonal"}, default="rectangular"
+        Lattice of the map.
+    periodic : bool, default=False
+        Whether the map wraps around its edges (a torus).
+    neighborhood : {"gaussian", "bubble", "triangle", "cut_gaussian", \
+            "mexican_hat"}, default="gaussian"
+        Neighbourhood function of the SOM loss. The codebook initialisation
+        uses the Gaussian when this one takes negative values.
+    radius_start : float, default=None
+        Radius at the start of joint training; ``None`` means an eighth of the
+        longer side of the map (at least ``radius_end``): the initial codebook
+        is already ordered.
+    radius_end : float, default=0.3
+        Radius at the end of joint training. Below about 0.3 a Gaussian
+        neighbourhood gives the BMU alone, so the end of training refines the
+        units like k-means.
+    radius_decay : {"linear", "exponential", "inverse"}, default="exponential"
+        How the radius decays during joint training.
+    encoder : {"dense", "conv"} or keras.Model, default="dense"
+        ``"dense"``: Dense layers of ``hidden_units`` with ``activation``, then
+        a linear Dense layer of ``latent_dim``. ``"conv"``: for images given as
+        flattened rows of ``image_shape``, stride-2 3x3 convolutions with
+        ``hidden_units`` filters, then a linear Dense layer. A Keras model
+        taking inputs of shape ``(n_features,)`` and returning
+        ``(latent_dim,)`` is copied (with its weights, so a trained encoder is
+        fine-tuned) and used as the encoder.
+    decoder : keras.Model or None, default=None
+        Network from the features back to the data (``(n_features,)``
+        outputs). ``None`` builds the mirror of the encoder spec (Dense layers
+        of the reversed ``hidden_units`` for a Keras encoder).
+    hidden_units : tuple of int, default=(500, 500, 2000)
+        Widths of the hidden Dense layers, or filters of the convolutions.
+    latent_dim : int, default=10
+        Number of latent features (ignored for a Keras encoder).
+    image_shape : tuple of (int, int) or (int, int, int), default=None
+        ``(height, width[, channels])`` of the images for ``encoder="conv"``;
+        height and width must be multiples of ``2 ** len(hidden_units)``.
+    activation : str, default="relu"
+        Activation of the hidden layers built from the spec.
+    pretrain_epochs : int, default=50
+        Epochs of autoencoder pretraining (0 skips it, e.g. for a trained
+        encoder and decoder).
+    max_iter : int, default=30
+        Epochs of joint training.
+    som_weight : float, default=0.01
+        Weight of the SOM term in the joint loss (DESOM's gamma).
+    reconstruction_weight : float, default=1.0
+        Weight of the reconstruction term. 0 trains the features with the SOM
+        term alone, which collapses them (kept to demonstrate the failure).
+    batch_size : int, default=256
+        Mini-batch size.
+    learning_rate : float, default=1e-3
+        Learning rate of the Adam optimizer.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the initializers, the codebook initialisation and the shuffle.
+    verbose : int, default=0
+        If positive, print the losses after each epoch.
+
+    Attributes
+    ----------
+    cluster_centers_ : ndarray of shape (n_units, latent_dim)
+        Codebook in the latent space, in row-major grid order.
+    map_size_ : tuple of (int, int)
+        Resolved ``(n_rows, n_columns)``.
+    unit_coordinates_ : ndarray of shape (n_units, 2)
+        Position of each unit in the plane (hexagonal offsets included).
+    labels_ : ndarray of shape (n_samples,)
+        BMU of each training sample.
+    n_iter_ : int
+        Epochs of joint training run.
+    encoder_weights_ : list of ndarray
+        Weights of the fitted encoder (``keras.Model.get_weights`` order).
+    decoder_weights_ : list of ndarray
+        Weights of the fitted decoder.
+    quantization_error_ : float
+        Mean latent distance from training samples to their BMU.
+    topographic_error_ : float
+        Share of training samples whose two BMUs are not adjacent.
+    reconstruction_error_ : float
+        Mean squared reconstruction error on the training data.
+    feature_variance_retained_ : float
+        Total variance of the latent features of the training data after
+        joint training divided by that after pretraining. Near 0: the
+        features collapsed.
+    pretrain_loss_curve_ : list of float
+        Mean reconstruction loss of each pretraining epoch.
+    loss_curve_ : ndarray of shape (max_iter, 2)
+        Mean reconstruction loss and mean SOM loss of each joint epoch.
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during fit, when ``X`` has string column names.
+
+    See Also
+    --------
+    sksom.SOMClusterer : The SOM on the data itself, or after any
+        transformer in a :class:`~sklearn.pipeline.Pipeline` (the two-step
+        alternative).
+    SOMLayer : The layer this estimator trains.
+
+    References
+    ----------
+    F. Forest, M. Lebbah, H. Azzag, J. Lacaille. "Deep Embedded
+    Self-Organizing Map: Joint Representation Learning and Self-Organization",
+    ESANN 2019.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sksom.keras import DeepSOMClusterer
+    >>> X = np.random.RandomState(0).rand(60, 8)
+    >>> model = DeepSOMClusterer((2, 2), hidden_units=(16,), latent_dim=2,
+    ...                          pretrain_epochs=2, max_iter=2, random_state=0)
+    >>> model.fit(X).predict(X[:3]).shape
+    (3,)
+    >>> model.transform(X[:3]).shape
+    (3, 4)
+    """
+
+    _parameter_constraints = {
+        "map_size": [StrOptions({"auto"}), tuple, list],
+        "topology": [StrOptions(set(TOPOLOGIES))],
+        "periodic": ["boolean"],
+        "neighborhood": [StrOptions(set(NEIGHBORHOODS))],
+        "radius_start": [Interval(Real, 0, None, closed="neither"), None],
+        "radius_end": [Interval(Real, 0, None, closed="neither")],
+        "radius_decay": [StrOptions(set(DECAYS))],
+        "encoder": [StrOptions({"dense", "conv"}), HasMethods(["get_weights", "__call__"])],
+        "decoder": [HasMethods(["get_weights", "__call__"]), None],
+        "hidden_units": [tuple, list],
+        "latent_dim": [Interval(Integral, 1, None, closed="left")],
+        "image_shape": [tuple, list, None],
+        "activation": [str],
+        "pretrain_epochs": [Interval(Integral, 0, None, closed="left")],
+        "max_iter": [Interval(Integral, 0, None, closed="left")],
+        "som_weight": [Interval(Real, 0, None, closed="left")],
+        "reconstruction_weight": [Interval(Real, 0, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        map_size=(8, 8),
+        *,
+        topology="rectangular",
+        periodic=False,
+        neighborhood="gaussian",
+        radius_start=None,
+        radius_end=0.3,
+        radius_decay="exponential",
+        encoder="dense",
+        decoder=None,
+        hidden_units=(500, 500, 2000),
+        latent_dim=10,
+        image_shape=None,
+        activation="relu",
+        pretrain_epochs=50,
+        max_iter=30,
+        som_weight=0.01,
+        reconstruction_weight=1.0,
+        batch_size=256,
+        learning_rate=1e-3,
+        random_state=None,
+        verbose=0,
+    ):
+        self.map_size = map_size
+        self.topology = topology
+        self.periodic = periodic
+        self.neighborhood = neighborhood
+        self.radius_start = radius_start
+        self.radius_end = radius_end
+        self.radius_decay = radius_decay
+        self.encoder = encoder
+        self.decoder = decoder
+        self.hidden_units = hidden_units
+        self.latent_dim = latent_dim
+        self.image_shape = image_shape
+        self.activation = activation
+        self.pretrain_epochs = pretrain_epochs
+        self.max_iter = max_iter
+        self.som_weight = som_weight
+        self.reconstruction_weight = reconstruction_weight
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # -- validation and networks ------------------------------------------------
+
+    def _check_params(self, n_features):
+        """Checks that ``_parameter_constraints`` cannot express."""
+        if not isinstance(self.map_size, str):
+            _check_lattice(self.map_size, self.topology, self.periodic, self.neighborhood)
+        units = tuple(self.hidden_units)
+        if not all(isinstance(u, Integral) and not isinstance(u, bool) and u >= 1 for u in units):
+            raise ValueError(f"hidden_units must be a tuple of positive ints; got {self.hidden_units!r}.")
+        if self.som_weight == 0 and self.reconstruction_weight == 0:
+            raise ValueError("som_weight and reconstruction_weight are both 0: there is nothing to train.")
+        if isinstance(self.encoder, str) and self.encoder == "conv":
+            return self._image_shape(n_features, units)
+        return None
+
+    def _image_shape(self, n_features, filters):
+        shape = self.image_shape
+        if shape is None:
+            raise ValueError("encoder='conv' needs image_shape=(height, width[, channels]).")
+        shape = tuple(shape)
+        if len(shape) == 2:
+            shape += (1,)
+        if len(shape) != 3 or not all(isinstance(s, Integral) and not isinstance(s, bool) and s >= 1 for s in shape):
+            raise ValueError(f"image_shape must be (height, width) or (height, width, channels); got {self.image_shape!r}.")
+        if int(np.prod(shape)) != n_features:
+            raise ValueError(
+                f"image_shape={shape} has {int(np.prod(shape))} values but X has {n_features} "
+                "features; give images as flattened rows."
+            )
+        if not filters:
+            raise ValueError("encoder='conv' needs at least one convolution in hidden_units.")
+        scale = 2 ** len(filters)
+        if shape[0] % scale or shape[1] % scale:
+            raise ValueError(
+                f"With {len(filters)} stride-2 convolutions, image height and width must be "
+                f"multiples of {scale}; got image_shape={shape}."
+            )
+        return tuple(int(s) for s in shape)
+
+    def _build_networks(self, n_features, image_shape, rng):
+        """Encoder and decoder, both from flat ``(n_features,)`` rows, decoder back to them."""
+        units = tuple(int(u) for u in self.hidden_units)
+        if not isinstance(self.encoder, str):
+            encoder = _copy_model(self.encoder, "encoder")
+            in_shape, out_shape = tuple(encoder.input_shape), tuple(encoder.output_shape)
+            if in_shape[1:] != (n_features,) or len(out_shape) != 2:
+                raise ValueError(
+                    f"The encoder model maps {in_shape} to {out_shape}; it must map "
+                    f"(None, {n_features}) rows to (None, latent_dim) features."
+                )
+            latent_dim = int(out_shape[-1])
+        elif self.encoder == "conv":
+            latent_dim = self.latent_dim
+            encoder = _conv_encoder(image_shape, units, latent_dim, self.activation, rng)
+        else:
+            latent_dim = self.latent_dim
+            encoder = _dense_net(n_features, units, latent_dim, self.activation, rng, "encoder")
+        if self.decoder is not None:
+            decoder = _copy_model(self.decoder, "decoder")
+            if tuple(decoder.input_shape)[1:] != (latent_dim,) or tuple(decoder.output_shape)[1:] != (n_features,):
+                raise ValueError(
+                    f"The decoder model maps {tuple(decoder.input_shape)} to {tuple(decoder.output_shape)}; "
+                    f"it must map (None, {latent_dim}) features to (None, {n_features}) rows."
+                )
+        elif image_shape is not None:
+            decoder = _conv_decoder(image_shape, units, latent_dim, self.activation, rng)
+        else:
+            decoder = _dense_net(latent_dim, units[::-1], n_features, self.activation, rng, "decoder")
+        return encoder, decoder
+
+    def _networks(self):
+        """The fitted encoder, decoder and SOM layer, rebuilt from the weights once."""
+        if getattr(self, "_keras_cache", None) is None:
+            image_shape = self._check_params(self.n_features_in_)
+            encoder, decoder = self._build_networks(self.n_features_in_, image_shape, np.random.RandomState(0))
+            encoder.set_weights(self.encoder_weights_)
+            decoder.set_weights(self.decoder_weights_)
+            self._keras_cache = (encoder, decoder, self._som_layer(self.cluster_centers_))
+        return self._keras_cache
+
+    def _som_layer(self, codebook):
+        layer = SOMLayer(
+            self.map_size_,
+            topology=self.topology,
+            periodic=self.periodic,
+            neighborhood=self.neighborhood,
+            radius=float(self.radius_end),
+            codebook_initializer=keras.initializers.Constant(codebook),
+        )
+        layer.build((None, codebook.shape[1]))
+        return layer
+
+    def __getstate__(self):
+        # Keras objects are rebuilt from the NumPy weights after unpickling.
+        state = super().__getstate__()
+        state.pop("_keras_cache", None)
+        return state
+
+    # -- training -------------------------------------------------------------------
+
+    def _batches(self, n, rng):
+        order = rng.permutation(n)
+        return [order[i : i + self.batch_size] for i in range(0, n, self.batch_size)]
+
+    def _radius_range(self, map_size):
+        end = float(self.radius_end)
+        start = self.radius_start
+        if start is None:
+            start = max(end, max(map_size) / 8.0)
+        return float(start), end
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Pretrain the autoencoder, initialise the map, then train jointly.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data, e.g. pixels scaled to [0, 1] (images as flattened
+            rows).
+        y : Ignored
+            Not used, present for API consistency by convention.
+
+        Returns
+        -------
+        self : object
+            Fitted estimator.
+        """
+        X = validate_data(self, X, dtype=np.float32, ensure_min_samples=2)
+        image_shape = self._check_params(X.shape[1])
+        rng = check_random_state(self.random_state)
+        self._keras_cache = None
+        encoder, decoder = self._build_networks(X.shape[1], image_shape, rng)
+        X_t = tf.constant(X)
+        n = X.shape[0]
+
+        # 1. pretraining on the reconstruction error
+        ae_step = _make_step(encoder, decoder, None, keras.optimizers.Adam(self.learning_rate), 1.0, 0.0)
+        pretrain_curve = []
+        for epoch in range(self.pretrain_epochs):
+            losses = [ae_step(tf.gather(X_t, rows))[0] for rows in self._batches(n, rng)]
+            pretrain_curve.append(float(np.mean(losses)))
+            if self.verbose:
+                print(f"[DeepSOMClusterer] pretrain epoch {epoch + 1}/{self.pretrain_epochs}  "
+                      f"reconstruction {pretrain_curve[-1]:.5f}", flush=True)
+
+        # 2. the codebook, from the core SOM fitted on the pretrained features
+        Z0 = _encode(encoder, X)
+        if isinstance(self.map_size, str):
+            map_size = _auto_map_size(Z0.astype(np.float64), np.ones(n), self.topology)
+            check_map_size(map_size, self.topology, self.periodic)
+        else:
+            map_size = tuple(int(s) for s in self.map_size)
+        init_neighborhood = "gaussian" if self.neighborhood in SIGNED_NEIGHBORHOODS else self.neighborhood
+        init_som = SOMClusterer(
+            map_size,
+            topology=self.topology,
+            periodic=self.periodic,
+            neighborhood=init_neighborhood,
+            max_iter=20,
+            random_state=rng.randint(np.iinfo(np.int32).max),
+        ).fit(Z0)
+        self.map_size_ = map_size
+        som = self._som_layer(init_som.cluster_centers_.astype(np.float32))
+
+        # 3. joint training while the radius decays
+        joint_step = _make_step(
+            encoder, decoder, som, keras.optimizers.Adam(self.learning_rate),
+            float(self.reconstruction_weight), float(self.som_weight),
+        )
+        batches_per_epoch = -(-n // self.batch_size)
+        total = self.max_iter * batches_per_epoch
+        start, end = self._radius_range(map_size)
+        curve = []
+        step = 0
+        for epoch in range(self.max_iter):
+            losses = []
+            for rows in self._batches(n, rng):
+                som.set_radius(DECAYS[self.radius_decay](start, end, step / max(1, total - 1)))
+                losses.append([float(v) for v in joint_step(tf.gather(X_t, rows))])
+                step += 1
+            curve.append(np.mean(losses, axis=0))
+            if self.verbose:
+                print(f"[DeepSOMClusterer] joint epoch {epoch + 1}/{self.max_iter}  radius "
+                      f"{float(som.radius.numpy()):.3g}  reconstruction {curve[-1][0]:.5f}  "
+                      f"SOM {curve[-1][1]:.5f}", flush=True)
+
+        # fitted state: NumPy only, computed before assignment
+        Z = _encode(encoder, X)
+        codebook = som.codebook.numpy()
+        first, second, qe = _tf_engine.best_matching_units([Z], codebook)
+        adjacent = adjacency_from_squared_distances(squared_grid_distances(map_size, self.topology, self.periodic))
+        reconstruction = float(np.mean((_decode(decoder, Z) - X) ** 2))
+        before = float(Z0.var(axis=0).sum())
+        self.encoder_weights_ = [np.array(w) for w in encoder.get_weights()]
+        self.decoder_weights_ = [np.array(w) for w in decoder.get_weights()]
+        self.cluster_centers_ = codebook
+        self.unit_coordinates_ = unit_coordinates(map_size, self.topology)
+        self.labels_ = first
+        self.n_iter_ = self.max_iter
+        self.quantization_error_ = float(qe.mean())
+        self.topographic_error_ = topographic_error_from_bmus(first, second, adjacent)
+        self.reconstruction_error_ = reconstruction
+        self.feature_variance_retained_ = float(Z.var(axis=0).sum()) / before if before > 0 else 0.0
+        self.pretrain_loss_curve_ = pretrain_curve
+        self.loss_curve_ = np.array(curve, dtype=np.float64).reshape(-1, 2)
+        self._keras_cache = (encoder, decoder, som)
+        return self
+
+    # -- inference ---------------------------------------------------------------
+
+    def _check_test_data(self, X):
+        check_is_fitted(self)
+        return validate_data(self, X, reset=False, dtype=np.float32)
+
+    def encode(self, X):
+        """Latent features of ``X``: the encoder's output.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data.
+
+        Returns
+        -------
+        features : ndarray of shape (n_samples, latent_dim)
+            Latent features, in float32.
+        """
+        X = self._check_test_data(X)
+        return _encode(self._networks()[0], X)
+
+    def reconstruct(self, X):
+        """Decode the latent features of ``X`` back to the data space.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data.
+
+        Returns
+        -------
+        X_rec : ndarray of shape (n_samples, n_features)
+            Reconstruction of each sample.
+        """
+        return _decode(self._networks()[1], self.encode(X))
+
+    def decode_units(self):
+        """The codebook decoded to the data space: a prototype per unit.
+
+        Returns
+        -------
+        prototypes : ndarray of shape (n_units, n_features)
+            Decoder output for each unit's weight vector, in grid order.
+        """
+        check_is_fitted(self)
+        return _decode(self._networks()[1], self.cluster_centers_)
+
+    def best_matching_unit(self, X):
+        """Index of each sample's best-matching unit (row-major grid order).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data.
+
+        Returns
+        -------
+        units : ndarray of shape (n_samples,)
+            Unit indices.
+        """
+        return _tf_engine.best_matching_units([self.encode(X)], self.cluster_centers_)[0]
+
+    def predict(self, X):
+        """Cluster of each sample: the index of its best-matching unit.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data.
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,)
+            Unit indices in row-major grid order.
+        """
+        return self.best_matching_unit(X)
+
+    def transform(self, X):
+        """Latent-space distance from each sample to every unit.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data.
+
+        Returns
+        -------
+        distances : ndarray of shape (n_samples, n_units)
+            Euclidean distances between the sample's features and the units.
+        """
+        return _tf_engine.distances([self.encode(X)], self.cluster_centers_)
+
+    def score(self, X, y=None):
+        """Minus the joint loss of ``X`` at the final radius (higher is better).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data.
+        y : Ignored
+            Not used, present for API consistency by convention.
+
+        Returns
+        -------
+        score : float
+            ``-(reconstruction_weight * MSE + som_weight * SOM loss)``.
+        """
+        X = self._check_test_data(X)
+        encoder, decoder, som = self._networks()
+        Z = _encode(encoder, X)
+        reconstruction = float(np.mean((_decode(decoder, Z) - X) ** 2))
+        som_term = float(som.som_loss(som.squared_distances(tf.constant(Z))))
+        return -(self.reconstruction_weight * reconstruction + self.som_weight * som_term)
+
+    @property
+    def _n_features_out(self):
+        return self.cluster_centers_.shape[0]
+
+    def __sklearn_is_fitted__(self):
+        return hasattr(self, "cluster_centers_")
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float32"]
+        tags.non_deterministic = False
+        return tags
+
+
+_INFERENCE_ROWS = 4096  # rows per network call at inference: bounds memory
+
+
+def _encode(encoder, X):
+    return np.concatenate(
+        [np.asarray(encoder(X[i : i + _INFERENCE_ROWS], training=False)) for i in range(0, len(X), _INFERENCE_ROWS)]
+    ).astype(np.float32, copy=False)
+
+
+def _decode(decoder, Z):
+    return _encode(decoder, Z)
+
+
+def _make_step(encoder, decoder, som, optimizer, reconstruction_weight, som_weight):
+    """A compiled training step on one batch; returns the two loss terms.
+
+    Only the networks that a non-zero term depends on are trained: with
+    ``reconstruction_weight=0`` the decoder is left as it is.
+    """
+    variables = list(encoder.trainable_variables)
+    if reconstruction_weight > 0:
+        variables += decoder.trainable_variables
+    if som is not None and som_weight > 0:
+        variables += som.trainable_variables
+
+    @tf.function(reduce_retracing=True)
+    def step(x):
+        with tf.GradientTape() as tape:
+            z = encoder(x, training=True)
+            reconstruction = tf.reduce_mean(tf.square(decoder(z, training=True) - x))
+            som_term = som.som_loss(som.squared_distances(z)) if som is not None else tf.zeros([])
+            loss = reconstruction_weight * reconstruction + som_weight * som_term
+        optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
+        return reconstruction, som_term
+
+    return step
+
+
+# -- local dataset loaders (NumPy; never download) -----------------------------------
+
+
+def load_mnist_local(path):
+    """Load MNIST digits from a local ``.npz`` file.
+
+    Two layouts are read: arrays ``X`` (images, flattened or 28x28) and ``y``,
+    as in ``mnist_test10k.npz``; or Keras' ``mnist.npz`` with ``x_train``,
+    ``y_train``, ``x_test``, ``y_test`` (training and test sets concatenated).
+
+    Parameters
+    ----------
+    path : str or path-like
+        The ``.npz`` file.
+
+    Returns
+    -------
+    X : ndarray of shape (n_samples, 784)
+        Pixel values as stored (uint8 in 0..255 for the usual files).
+    y : ndarray of shape (n_samples,)
+        Digit labels.
+
+    Raises
+    ------
+    FileNotFoundError
+        If the file does not exist.
+    ValueError
+        If the file holds neither layout.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"MNIST file not found: {path}.")
+    with np.load(path, allow_pickle=False) as data:
+        keys = set(data.files)
+        if {"X", "y"} <= keys:
+            X, y = data["X"], data["y"]
+        elif {"x_train", "y_train", "x_test", "y_test"} <= keys:
+            X = np.concatenate([data["x_train"], data["x_test"]])
+            y = np.concatenate([data["y_train"], data["y_test"]])
+        else:
+            raise ValueError(
+                f"{path} holds arrays {sorted(keys)}; expected 'X' and 'y', or Keras' "
+                "'x_train', 'y_train', 'x_test', 'y_test'."
+            )
+    X = X.reshape(len(X), -1)
+    if len(X) != len(y):
+        raise ValueError(f"{path} has {len(X)} images but {len(y)} labels.")
+    return X, np.asarray(y).ravel()
+
+
+_CIFAR_BATCHES = [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]
+
+
+def load_cifar10_local(path=None, *, max_samples=None):
+    """Load CIFAR-10 from the local copy that ``keras.datasets`` caches.
+
+    Reads the Python-pickle batches (``data_batch_1`` ... ``data_batch_5``,
+    ``test_batch``) from the ``cifar-10-batches-py`` folder or from the
+    ``cifar-10-batches-py.tar.gz`` archive. Missing batches are skipped. It
+    never downloads.
+
+    Parameters
+    ----------
+    path : str or path-like, default=None
+        The folder or the archive. ``None`` looks in
+        ``~/.keras/datasets/`` (``$KERAS_HOME/datasets`` when set) for either.
+    max_samples : int, default=None
+        Stop after this many images.
+
+    Returns
+    -------
+    images : ndarray of shape (n_samples, 32, 32, 3), dtype=uint8
+        Colour images, channels last.
+    labels : ndarray of shape (n_samples,)
+        Class labels 0-9.
+
+    Raises
+    ------
+    FileNotFoundError
+        If neither the folder nor the archive is there, or it holds no batch.
+    """
+    if path is None:
+        home = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")) / "datasets"
+        candidates = [home / "cifar-10-batches-py", home / "cifar-10-batches-py.tar.gz"]
+        path = next((p for p in candidates if p.exists()), candidates[0])
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"CIFAR-10 not found at {path}; it is never downloaded here.")
+    batches = []
+    if path.is_dir():
+        for name in _CIFAR_BATCHES:
+            if (path / name).is_file():
+                with open(path / name, "rb") as f:
+                    batches.append(pickle.load(f, encoding="bytes"))
+    else:
+        with tarfile.open(path) as archive:
+            members = {Path(m.name).name: m for m in archive.getmembers() if m.isfile()}
+            for name in _CIFAR_BATCHES:
+                if name in members:
+                    batches.append(pickle.load(archive.extractfile(members[name]), encoding="bytes"))
+    if not batches:
+        raise FileNotFoundError(f"No CIFAR-10 batch ({', '.join(_CIFAR_BATCHES)}) in {path}.")
+    images, labels, count = [], [], 0
+    for batch in batches:
+        data = np.asarray(batch[b"data"], dtype=np.uint8)
+        # stored as rows of 3072 values: the red plane, then green, then blue
+        images.append(data.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1))
+        labels.append(np.asarray(batch[b"labels"]))
+        count += len(data)
+        if max_samples is not None and count >= max_samples:
+            break
+    images, labels = np.concatenate(images), np.concatenate(labels)
+    if max_samples is not None:
+        images, labels = images[:max_samples], labels[:max_samples]
+    return images, labels
