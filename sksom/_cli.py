@@ -307,6 +307,8 @@ def _cmd_predict(args):
 
 
 def _cmd_plot(args):
+    if args.kind == "hits" and args.data is None:
+        raise CommandError("--kind hits counts samples per unit; give them with --data DATA.")
     model = load_model(args.model)
     som = _som_of(model)
     _use_file_backend()
@@ -315,8 +317,6 @@ def _cmd_plot(args):
     if args.kind == "umatrix":
         ax = plotting.plot_u_matrix(som)
     elif args.kind == "hits":
-        if args.data is None:
-            raise CommandError("--kind hits counts samples per unit; give them with --data DATA.")
         X, _ = load_data(args.data, header=args.header)
         # A --scale model's map lives in scaled units: scale the data the same way.
         if som is not model:
