@@ -1,0 +1,270 @@
+"""The data behind the usual pictures of a self-organizing map.
+
+Every function takes a fitted :class:`~sksom.SOMClusterer`, or a
+:class:`~sklearn.pipeline.Pipeline` whose last step is one (data then goes
+through the preceding steps first), and returns NumPy arrays laid out on the
+grid: ``values[row, column]`` belongs to unit ``row * n_columns + column``.
+On a hexagonal map odd rows are shifted half a unit to the right; the arrays
+do not show the shift, :attr:`~sksom.SOMClusterer.unit_coordinates_` does.
+:mod:`sksom.plotting` draws these arrays; nothing here imports matplotlib.
+"""
+
+import math
+
+import numpy as np
+from sklearn.utils import Bunch, check_consistent_length, column_or_1d
+from sklearn.utils.validation import _check_sample_weight
+
+from ._topology import adjacency
+from .metrics import _som_input, _unwrap
+
+_REDUCTIONS = {"mean": np.mean, "median": np.median, "max": np.max, "min": np.min}
+
+
+def _grid(som, values):
+    """Unit values (first axis in unit order) laid out as ``(n_rows, n_columns, ...)``."""
+    return np.asarray(values).reshape(tuple(som.map_size_) + np.shape(values)[1:])
+
+
+def _adjacency(som):
+    return adjacency(som.map_size_, som.topology, som.periodic)
+
+
+def codebook(model, *, inverse_transform=False):
+    """Weight vector of each unit, in row-major unit order.
+
+    Parameters
+    ----------
+    model : SOMClusterer or Pipeline
+        Fitted map, or a pipeline ending in one.
+    inverse_transform : bool, default=False
+        For a pipeline, map the weight vectors back through the preceding
+        steps' ``inverse_transform`` (e.g. undo a scaler), so that they are
+        in the units of the raw data.
+
+    Returns
+    -------
+    codebook : ndarray of shape (n_units, n_features)
+        ``cluster_centers_``, or its inverse transform.
+    """
+    som, preprocess = _unwrap(model)
+    weights = som.cluster_centers_
+    if inverse_transform and preprocess is not None:
+        if not hasattr(preprocess, "inverse_transform"):
+            raise TypeError(
+                "inverse_transform=True needs the pipeline steps before the map to "
+                "have inverse_transform; "
+                f"{type(preprocess).__name__} does not."
+            )
+        weights = np.asarray(preprocess.inverse_transform(weights))
+    return weights
+
+
+def u_matrix(model, *, reduce="mean"):
+    """Unified distance matrix: how far each unit is from its neighbours.
+
+    The value of a unit is the mean (or another ``reduce``) Euclidean
+    distance between its weight vector and those of the units adjacent to it
+    on the lattice (the 4 edge neighbours on a rectangular map, 6 on a
+    hexagonal one, wrapping around on a torus; see
+    :func:`sksom._topology.adjacency`). High values mark borders between
+    clusters, low values the inside of a cluster.
+
+    Parameters
+    ----------
+    model : SOMClusterer or Pipeline
+        Fitted map, or a pipeline ending in one.
+    reduce : {"mean", "median", "max", "min"}, default="mean"
+        How the distances to the neighbours of a unit are summarised.
+
+    Returns
+    -------
+    u_matrix : ndarray of shape (n_rows, n_columns)
+        0 on a map with a single unit.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sksom import SOMClusterer
+    >>> from sksom.maps import u_matrix
+    >>> X = np.array([[0.0], [1.0], [3.0]])
+    >>> som = SOMClusterer((1, 3), init=X, max_iter=1, radius_end=0.1).fit(X)
+    >>> u_matrix(som)
+    array([[1. , 1.5, 2. ]])
+    """
+    if reduce not in _REDUCTIONS:
+        raise ValueError(f"reduce must be one of {sorted(_REDUCTIONS)}; got {reduce!r}.")
+    som, _ = _unwrap(model)
+    weights = som.cluster_centers_.astype(np.float64)
+    adjacent = _adjacency(som)
+    distances = np.sqrt(((weights[:, None, :] - weights[None, :, :]) ** 2).sum(axis=-1))
+    values = np.zeros(weights.shape[0])
+    for unit, neighbours in enumerate(adjacent):
+        if neighbours.any():
+            values[unit] = _REDUCTIONS[reduce](distances[unit, neighbours])
+    return _grid(som, values)
+
+
+def hit_map(model, X, *, sample_weight=None):
+    """Number of samples whose best-matching unit is each unit.
+
+    Parameters
+    ----------
+    model : SOMClusterer or Pipeline
+        Fitted map, or a pipeline ending in one.
+    X : array-like of shape (n_samples, n_features)
+        Data.
+    sample_weight : array-like of shape (n_samples,), default=None
+        Weight of each sample: the map then sums weights instead of counting.
+
+    Returns
+    -------
+    hits : ndarray of shape (n_rows, n_columns)
+        Counts (int) without weights, sums of weights (float) with them.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sksom import SOMClusterer
+    >>> from sksom.maps import hit_map
+    >>> X = np.array([[0.0], [0.1], [5.0]])
+    >>> som = SOMClusterer((1, 2), random_state=0).fit(X)
+    >>> hit_map(som, X)
+    array([[2, 1]])
+    """
+    som, X = _som_input(model, X)
+    units = som.best_matching_unit(X)
+    n_units = som.cluster_centers_.shape[0]
+    if sample_weight is None:
+        return _grid(som, np.bincount(units, minlength=n_units))
+    sample_weight = _check_sample_weight(sample_weight, units[:, None], dtype=np.float64)
+    return _grid(som, np.bincount(units, weights=sample_weight, minlength=n_units))
+
+
+def component_planes(model, *, inverse_transform=False):
+    """One map per feature: the value of that feature in each unit.
+
+    Parameters
+    ----------
+    model : SOMClusterer or Pipeline
+        Fitted map, or a pipeline ending in one.
+    inverse_transform : bool, default=False
+        For a pipeline, show the features of the raw data (see
+        :func:`codebook`).
+
+    Returns
+    -------
+    planes : ndarray of shape (n_features, n_rows, n_columns)
+        ``planes[k]`` is the component plane of feature ``k``.
+    """
+    som, _ = _unwrap(model)
+    return np.moveaxis(_grid(som, codebook(model, inverse_transform=inverse_transform)), -1, 0)
+
+
+def label_map(model, X, y, *, sample_weight=None):
+    """Majority label of the samples mapped to each unit, and its share.
+
+    Parameters
+    ----------
+    model : SOMClusterer or Pipeline
+        Fitted map, or a pipeline ending in one.
+    X : array-like of shape (n_samples, n_features)
+        Data.
+    y : array-like of shape (n_samples,)
+        Labels of the samples (any type that :func:`numpy.unique` sorts).
+    sample_weight : array-like of shape (n_samples,), default=None
+        Weight of each sample in the vote.
+
+    Returns
+    -------
+    result : :class:`~sklearn.utils.Bunch`
+        With fields
+
+        classes : ndarray of shape (n_classes,)
+            The sorted distinct labels.
+        counts : ndarray of shape (n_rows, n_columns, n_classes)
+            (Weighted) number of samples of each class on each unit.
+        majority : ndarray of shape (n_rows, n_columns)
+            Index into ``classes`` of the most frequent label of each unit
+            (the first in sorted order on a tie); -1 for units that no sample
+            hits.
+        share : ndarray of shape (n_rows, n_columns)
+            Fraction of the unit's samples that carry the majority label; NaN
+            for units that no sample hits.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sksom import SOMClusterer
+    >>> from sksom.maps import label_map
+    >>> X = np.array([[0.0], [0.1], [0.2], [5.0]])
+    >>> som = SOMClusterer((1, 2), random_state=0).fit(X)
+    >>> labels = label_map(som, X, ["a", "a", "b", "c"])
+    >>> labels.classes[labels.majority]
+    array([['a', 'c']], dtype='<U1')
+    >>> labels.share.round(2)
+    array([[0.67, 1.  ]])
+    """
+    y = column_or_1d(y, warn=True)
+    check_consistent_length(X, y)
+    som, X = _som_input(model, X)
+    units = som.best_matching_unit(X)
+    sample_weight = _check_sample_weight(sample_weight, units[:, None], dtype=np.float64)
+    classes, y_index = np.unique(y, return_inverse=True)
+    n_units = som.cluster_centers_.shape[0]
+    counts = np.zeros((n_units, len(classes)))
+    np.add.at(counts, (units, y_index), sample_weight)
+    totals = counts.sum(axis=1)
+    hit = totals > 0
+    majority = np.where(hit, counts.argmax(axis=1), -1)
+    share = np.full(n_units, np.nan)
+    share[hit] = counts[hit].max(axis=1) / totals[hit]
+    return Bunch(
+        classes=classes,
+        counts=_grid(som, counts),
+        majority=_grid(som, majority),
+        share=_grid(som, share),
+    )
+
+
+def codebook_images(model, *, image_shape=None, inverse_transform=False):
+    """Weight vector of each unit reshaped to an image.
+
+    For image data (each sample a flattened picture) the map then shows what
+    picture each unit stands for.
+
+    Parameters
+    ----------
+    model : SOMClusterer or Pipeline
+        Fitted map, or a pipeline ending in one.
+    image_shape : tuple of int, default=None
+        Shape of one image, e.g. ``(8, 8)`` for scikit-learn's digits or
+        ``(28, 28, 3)`` for colour pictures. ``None`` means a square image
+        when the number of features is a perfect square.
+    inverse_transform : bool, default=False
+        For a pipeline, map the weight vectors back to the raw pixels first
+        (see :func:`codebook`).
+
+    Returns
+    -------
+    images : ndarray of shape (n_rows, n_columns, *image_shape)
+        ``images[row, column]`` is the picture of that unit.
+    """
+    som, _ = _unwrap(model)
+    weights = codebook(model, inverse_transform=inverse_transform)
+    n_features = weights.shape[1]
+    if image_shape is None:
+        side = math.isqrt(n_features)
+        if side * side != n_features:
+            raise ValueError(
+                f"The codebook has {n_features} features, not a square number; "
+                "pass image_shape, e.g. (height, width)."
+            )
+        image_shape = (side, side)
+    image_shape = tuple(int(s) for s in image_shape)
+    if math.prod(image_shape) != n_features:
+        raise ValueError(
+            f"image_shape={image_shape} holds {math.prod(image_shape)} values but the "
+            f"codebook has {n_features} features."
+        )
+    return _grid(som, weights.reshape((-1,) + image_shape))
