@@ -87,7 +87,9 @@ def _auto_map_size(X, sample_weight, topology):
     The side ratio is the square root of the ratio of the two largest
     principal variances, the longer side (rows) along the first component.
     """
-    n_units = max(1, math.ceil(5.0 * math.sqrt(X.shape[0])))
+    # Weights count as sample frequencies, so a weight of 2 sizes the map as a
+    # repeated sample would.
+    n_units = max(1, math.ceil(5.0 * math.sqrt(sample_weight.sum())))
     _, values, _ = _weighted_pca(X, sample_weight, 2)
     ratio = math.sqrt(values[0] / values[1]) if len(values) > 1 and values[1] > 0 else 1.0
     ratio = min(ratio, float(n_units)) if np.isfinite(ratio) else float(n_units)

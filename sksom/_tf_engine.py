@@ -123,24 +123,44 @@ def _batch_update_fn(dtype):
 
 @functools.cache
 def _online_fn(neighborhood, dtype):
-    """Kohonen's sequential rule, one sample at a time, compiled with XLA."""
+    """Kohonen's sequential rule, one sample at a time, compiled with XLA.
+
+    The loop runs over the first ``n`` rows only, so that chunks padded to a
+    common length (see :func:`online_epoch`) share one XLA compilation.
+    """
     h_fn = NEIGHBORHOODS[neighborhood]
 
     @tf.function(
-        input_signature=[_matrix(dtype), _matrix(dtype), _matrix(dtype), _vector(dtype), _vector(dtype)],
+        input_signature=[
+            _matrix(dtype), _matrix(dtype), _matrix(dtype), _vector(dtype), _vector(dtype),
+            tf.TensorSpec([], tf.int32),
+        ],
         jit_compile=True,
     )
-    def online(X, W, D2, sigmas, rates):
+    def online(X, W, D2, sigmas, rates, n):
         def body(i, W):
             diff = W - X[i][None, :]
             bmu = tf.argmin(tf.reduce_sum(diff * diff, axis=1), output_type=tf.int32)
-            h = h_fn(D2[bmu], sigmas[i], tf)
+            # tf.gather, not D2[bmu]: XLA lowers a slice at a data-dependent
+            # index by treating X as a compile-time constant, which recompiles
+            # the loop for every new chunk of data.
+            h = h_fn(tf.gather(D2, bmu), sigmas[i], tf)
             return i + 1, W - (rates[i] * h)[:, None] * diff
 
-        _, W = tf.while_loop(lambda i, W: i < tf.shape(X)[0], body, (tf.constant(0), W))
+        _, W = tf.while_loop(lambda i, W: i < n, body, (tf.constant(0), W))
         return W
 
     return online
+
+
+def _padded_length(n):
+    """Chunk length rounded up to a power of two (at least 256).
+
+    XLA compiles once per input shape; padding every chunk to one of a few
+    lengths keeps compilations to one or two per fit instead of one per
+    distinct chunk size.
+    """
+    return max(256, 1 << (int(n) - 1).bit_length())
 
 
 @functools.cache
@@ -223,7 +243,19 @@ def online_epoch(chunks, W, D2, neighborhood, device=None):
     with _scope(device):
         W_t, D2_t = tf.constant(W), tf.constant(D2)
         for X, sigmas, rates in chunks:
-            W_t = online(tf.constant(X), W_t, D2_t, tf.constant(sigmas), tf.constant(rates))
+            n = X.shape[0]
+            length = _padded_length(n)
+            # Padded rows are never visited: the loop stops at n.
+            X_pad = np.zeros((length, X.shape[1]), dtype=W.dtype)
+            X_pad[:n] = X
+            sig_pad = np.ones(length, dtype=W.dtype)
+            sig_pad[:n] = sigmas
+            rate_pad = np.zeros(length, dtype=W.dtype)
+            rate_pad[:n] = rates
+            W_t = online(
+                tf.constant(X_pad), W_t, D2_t, tf.constant(sig_pad), tf.constant(rate_pad),
+                tf.constant(n, tf.int32),
+            )
         return W_t.numpy()
 
 

@@ -1,0 +1,412 @@
+"""Behaviour of SOMClusterer: training, outputs, validation, persistence."""
+
+import pickle
+import re
+import subprocess
+import sys
+
+import joblib
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.cluster import KMeans
+from sklearn.datasets import load_digits, make_blobs
+from sklearn.decomposition import PCA
+from sklearn.exceptions import NotFittedError
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from sksom import SOMClusterer
+from sksom._topology import NEIGHBORHOODS, squared_grid_distances, unit_coordinates
+from sksom.metrics import quantization_error, topographic_error
+
+X_blobs, y_blobs = make_blobs(n_samples=120, centers=3, n_features=4, random_state=0)
+X_digits = load_digits().data[:300]
+
+
+def _reference_batch_epoch(X, W, map_size, topology, periodic, neighborhood, radius, weights=None):
+    """Kohonen's batch map written out in NumPy, one sample at a time."""
+    weights = np.ones(len(X)) if weights is None else weights
+    d2 = squared_grid_distances(map_size, topology, periodic)
+    numerator = np.zeros_like(W)
+    denominator = np.zeros(len(W))
+    for x, w in zip(X, weights):
+        bmu = np.argmin(((W - x) ** 2).sum(axis=1))
+        h = NEIGHBORHOODS[neighborhood](d2[bmu], radius)
+        numerator += w * h[:, None] * x
+        denominator += w * h
+    new = W.copy()
+    has_data = denominator > 0
+    new[has_data] = numerator[has_data] / denominator[has_data, None]
+    return new
+
+
+# -- training ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("topology", ["rectangular", "hexagonal"])
+@pytest.mark.parametrize("periodic", [False, True])
+@pytest.mark.parametrize("neighborhood", ["gaussian", "bubble"])
+def test_batch_epochs_match_numpy_reference(topology, periodic, neighborhood):
+    """Check that fit runs the batch map of a NumPy reference, epoch by epoch."""
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(200, 3))
+    W0 = rng.normal(size=(20, 3))
+    weights = rng.uniform(0.5, 2.0, size=200)
+    params = dict(
+        map_size=(4, 5), topology=topology, periodic=periodic, neighborhood=neighborhood,
+        radius_start=1.6, radius_end=1.2, radius_decay="exponential", max_iter=3, init=W0,
+    )
+    som = SOMClusterer(**params).fit(X, sample_weight=weights)
+    W = W0.copy()
+    for radius in [1.6, 1.6 * (1.2 / 1.6) ** 0.5, 1.2]:
+        W = _reference_batch_epoch(X, W, (4, 5), topology, periodic, neighborhood, radius, weights)
+    np.testing.assert_allclose(som.cluster_centers_, W, rtol=1e-10, atol=1e-10)
+    assert som.n_iter_ == 3
+
+
+def test_units_without_data_keep_their_weights():
+    """Check that a unit no sample reaches keeps its weights (no 0/0, no reset)."""
+    X = np.array([[0.0, 0.0], [0.1, 0.0], [0.0, 0.1]])
+    W0 = np.array([[0.0, 0.0], [50.0, 50.0], [100.0, 100.0]])
+    som = SOMClusterer(map_size=(1, 3), neighborhood="bubble", radius_start=0.5, radius_end=0.5, max_iter=2, init=W0)
+    som.fit(X)
+    np.testing.assert_array_equal(som.cluster_centers_[1:], W0[1:])
+    np.testing.assert_allclose(som.cluster_centers_[0], X.mean(axis=0))
+    assert np.all(np.isfinite(som.cluster_centers_))
+
+
+@pytest.mark.parametrize("algorithm", ["batch", "online", "minibatch"])
+def test_fit_equals_repeated_partial_fit(algorithm):
+    """Check that fit equals max_iter calls of partial_fit on the same data."""
+    params = dict(map_size=(4, 4), algorithm=algorithm, max_iter=4, random_state=3, init="sample")
+    full = SOMClusterer(**params).fit(X_blobs)
+    streamed = SOMClusterer(**params)
+    for _ in range(4):
+        streamed.partial_fit(X_blobs)
+    np.testing.assert_allclose(streamed.cluster_centers_, full.cluster_centers_, rtol=1e-12, atol=1e-12)
+    assert streamed.n_iter_ == full.n_iter_ == 4
+
+
+def test_partial_fit_continues_the_radius_schedule():
+    """Check that partial_fit advances the schedule and then stays at its end."""
+    som = SOMClusterer(map_size=(3, 3), max_iter=3, radius_start=3.0, radius_end=1.0, random_state=0)
+    for _ in range(5):
+        som.partial_fit(X_blobs)
+    assert som.n_iter_ == 5
+    # One more call at the end of the schedule is a batch step with radius_end.
+    before = som.cluster_centers_.copy()
+    som.partial_fit(X_blobs)
+    expected = _reference_batch_epoch(X_blobs, before, (3, 3), "rectangular", False, "gaussian", 1.0)
+    np.testing.assert_allclose(som.cluster_centers_, expected, rtol=1e-10)
+    # The first call used the start radius: compare with a one-epoch reference.
+    first = SOMClusterer(map_size=(3, 3), max_iter=3, radius_start=3.0, radius_end=1.0, random_state=0)
+    first.partial_fit(X_blobs)
+    init = SOMClusterer(map_size=(3, 3), max_iter=1, random_state=0)._initial_codebook(
+        X_blobs, np.ones(len(X_blobs)), (3, 3), unit_coordinates((3, 3)), np.random.RandomState(0)
+    )
+    expected = _reference_batch_epoch(X_blobs, init, (3, 3), "rectangular", False, "gaussian", 3.0)
+    np.testing.assert_allclose(first.cluster_centers_, expected, rtol=1e-10)
+
+
+def test_sample_weight_zero_equals_removal_and_integer_equals_repetition():
+    """Check that weights act as sample frequencies in the batch map."""
+    weights = np.ones(len(X_blobs))
+    weights[:30] = 0
+    weights[30:40] = 2
+    X_rep = np.vstack([X_blobs[30:], X_blobs[30:40]])
+    params = dict(map_size=(3, 4), max_iter=5)
+    weighted = SOMClusterer(**params).fit(X_blobs, sample_weight=weights)
+    repeated = SOMClusterer(**params).fit(X_rep)
+    np.testing.assert_allclose(weighted.cluster_centers_, repeated.cluster_centers_, rtol=1e-9, atol=1e-9)
+
+
+@pytest.mark.parametrize("init", ["pca", "random", "sample"])
+@pytest.mark.parametrize("algorithm", ["batch", "online"])
+def test_same_seed_gives_identical_results(init, algorithm):
+    """Check that training is deterministic for a fixed random_state."""
+    params = dict(map_size=(4, 5), init=init, algorithm=algorithm, max_iter=3, random_state=7)
+    a = SOMClusterer(**params).fit(X_digits)
+    b = SOMClusterer(**params).fit(X_digits)
+    np.testing.assert_array_equal(a.cluster_centers_, b.cluster_centers_)
+    if init != "pca":
+        c = SOMClusterer(**{**params, "random_state": 8}).fit(X_digits)
+        assert not np.array_equal(a.cluster_centers_, c.cluster_centers_)
+
+
+def test_training_organises_the_map():
+    """Check that a trained map beats its initialisation and preserves topology."""
+    som = SOMClusterer(map_size=(8, 8), init="random", max_iter=15, random_state=0).fit(X_digits)
+    init = SOMClusterer(map_size=(8, 8), init="random", max_iter=1, random_state=0)
+    W0 = init._initial_codebook(X_digits, np.ones(len(X_digits)), (8, 8), unit_coordinates((8, 8)), np.random.RandomState(0))
+    assert som.quantization_error_ < 0.7 * quantization_error(X_digits, W0)
+    assert som.topographic_error_ < 0.2
+
+
+def test_auto_map_size_follows_the_toolbox_heuristic():
+    """Check that map_size='auto' gives about 5 sqrt(n) units, long side on PC 1."""
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(400, 3)) * [4.0, 1.0, 0.1]
+    som = SOMClusterer(max_iter=1).fit(X)
+    n_rows, n_columns = som.map_size_
+    # sqrt of the ratio of the two largest variances: sqrt(16 / 1) = 4.
+    assert abs(n_rows * n_columns - 100) <= 8
+    assert n_rows / n_columns == pytest.approx(4.0, rel=0.25)
+    # The first principal direction runs along the rows of the initial map.
+    first_column = som.cluster_centers_.reshape(n_rows, n_columns, 3)[:, 0, 0]
+    assert np.ptp(first_column) > np.ptp(som.cluster_centers_.reshape(n_rows, n_columns, 3)[0, :, 0])
+
+
+# -- outputs ---------------------------------------------------------------------
+
+
+def test_outputs_are_consistent():
+    """Check predict, transform, score, labels_ and the fitted errors against NumPy."""
+    som = SOMClusterer(map_size=(4, 5), max_iter=5, random_state=0).fit(X_blobs)
+    W = som.cluster_centers_
+    D = np.sqrt(((X_blobs[:, None, :] - W[None]) ** 2).sum(-1))
+    np.testing.assert_allclose(som.transform(X_blobs), D, rtol=1e-6, atol=1e-8)
+    np.testing.assert_array_equal(som.predict(X_blobs), D.argmin(axis=1))
+    np.testing.assert_array_equal(som.labels_, D.argmin(axis=1))
+    np.testing.assert_array_equal(som.best_matching_unit(X_blobs), D.argmin(axis=1))
+    np.testing.assert_array_equal(som.best_matching_coordinates(X_blobs), som.unit_coordinates_[D.argmin(axis=1)])
+    assert som.score(X_blobs) == pytest.approx(-D.min(axis=1).mean())
+    assert som.quantization_error_ == pytest.approx(quantization_error(X_blobs, W))
+    assert som.topographic_error_ == pytest.approx(topographic_error(X_blobs, W, (4, 5)))
+    assert som.cluster_centers_.shape == (20, 4)
+    assert som.unit_coordinates_.shape == (20, 2)
+    assert som.get_feature_names_out().tolist() == [f"somclusterer{i}" for i in range(20)]
+    np.testing.assert_array_equal(som.fit_predict(X_blobs), som.labels_)
+
+
+@pytest.mark.parametrize("n_clusters", [3, KMeans(n_clusters=3, n_init=2, random_state=0)])
+def test_second_stage_clustering(n_clusters):
+    """Check that predict returns the cluster of each sample's BMU."""
+    som = SOMClusterer(map_size=(5, 5), n_clusters=n_clusters, max_iter=5, random_state=0).fit(X_blobs)
+    assert som.unit_labels_.shape == (25,)
+    assert set(np.unique(som.unit_labels_)) == {0, 1, 2}
+    np.testing.assert_array_equal(som.predict(X_blobs), som.unit_labels_[som.best_matching_unit(X_blobs)])
+    from sklearn.metrics import adjusted_rand_score
+
+    assert adjusted_rand_score(y_blobs, som.labels_) > 0.9
+    # Refitting without n_clusters drops the unit -> cluster map.
+    som.set_params(n_clusters=None).fit(X_blobs)
+    assert not hasattr(som, "unit_labels_")
+    assert som.predict(X_blobs).max() > 2
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_dtype_is_preserved(dtype):
+    """Check that float32 data is computed and returned in float32, float64 in float64."""
+    X = X_blobs.astype(dtype)
+    som = SOMClusterer(map_size=(3, 3), max_iter=3, random_state=0).fit(X)
+    assert som.cluster_centers_.dtype == dtype
+    assert som.transform(X).dtype == dtype
+    som.partial_fit(X)
+    assert som.cluster_centers_.dtype == dtype
+
+
+def test_float32_model_rejects_values_that_overflow_float32():
+    """Check that data too large for the compute dtype is an error, not inf."""
+    som = SOMClusterer(map_size=(2, 2), max_iter=2).fit(X_blobs.astype(np.float32))
+    big = X_blobs.copy()
+    big[0, 0] = 1e300
+    with pytest.raises(ValueError, match="infinity|too large"):
+        som.partial_fit(big)
+    with pytest.raises(ValueError, match="too large"):
+        SOMClusterer(map_size=(2, 2)).fit(np.full((5, 2), 1e30, dtype=np.float32))
+    assert np.all(np.isfinite(som.cluster_centers_))
+
+
+def test_no_retracing_across_map_sizes_and_data_sizes():
+    """Check that new map sizes and data sizes reuse the traced TensorFlow functions."""
+    tf = pytest.importorskip("tensorflow")
+    from sksom import _tf_engine
+
+    SOMClusterer(map_size=(3, 3), max_iter=2).fit(X_blobs)
+    fn = _tf_engine._accumulate_fn(tf.float64)
+    count = fn.experimental_get_tracing_count()
+    for size in [(4, 4), (6, 5), (2, 9)]:
+        SOMClusterer(map_size=size, max_iter=2).fit(X_digits[: 50 * size[0]])
+    assert fn.experimental_get_tracing_count() == count
+
+
+def test_device_parameter():
+    """Check that device='cpu' works and a missing device is a clear error."""
+    tf = pytest.importorskip("tensorflow")
+    som = SOMClusterer(map_size=(3, 3), max_iter=2, device="cpu").fit(X_blobs)
+    ref = SOMClusterer(map_size=(3, 3), max_iter=2).fit(X_blobs)
+    np.testing.assert_allclose(som.cluster_centers_, ref.cluster_centers_)
+    if not tf.config.list_logical_devices("GPU"):
+        with pytest.raises(ValueError, match="TensorFlow sees only"):
+            SOMClusterer(map_size=(3, 3), device="gpu").fit(X_blobs)
+    with pytest.raises(ValueError, match="TensorFlow sees only"):
+        SOMClusterer(map_size=(3, 3), device="/CPU:7").fit(X_blobs)
+
+
+def test_verbose_prints_one_line_per_epoch(capsys):
+    """Check that verbose=1 prints each epoch with its quantization error."""
+    SOMClusterer(map_size=(3, 3), max_iter=3, verbose=1).fit(X_blobs)
+    lines = [line for line in capsys.readouterr().out.splitlines() if "epoch" in line]
+    assert len(lines) == 3
+    assert "quantization error" in lines[-1] and "3/3" in lines[-1]
+
+
+def test_import_does_not_load_tensorflow_or_matplotlib():
+    """Check that `import sksom` imports neither TensorFlow nor matplotlib."""
+    code = "import sys, sksom; print(sorted(m for m in ('tensorflow', 'matplotlib') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+# -- scikit-learn integration -----------------------------------------------------
+
+
+def test_pipeline_and_grid_search_over_map_size():
+    """Check that a Pipeline ending in SOMClusterer grid-searches map_size in parallel."""
+    pipe = make_pipeline(StandardScaler(), PCA(10), SOMClusterer(map_size=(10, 10), max_iter=5, random_state=0))
+    ids = pipe.fit(X_digits).predict(X_digits[:7])
+    assert ids.shape == (7,) and ids.max() < 100
+    grid = {"somclusterer__map_size": [(3, 3), (5, 5), (8, 8)]}
+    gs = GridSearchCV(pipe, grid, n_jobs=2, cv=2).fit(X_digits)
+    # The default score (minus quantization error) prefers the largest map.
+    assert gs.best_params_["somclusterer__map_size"] == (8, 8)
+    assert gs.best_estimator_[-1].cluster_centers_.shape == (64, 10)
+
+
+@pytest.mark.parametrize("dump_load", ["pickle", "joblib", "clone"])
+def test_round_trips_give_identical_predictions(dump_load, tmp_path):
+    """Check that pickle, joblib and clone+refit reproduce predictions bit for bit."""
+    som = SOMClusterer(map_size=(4, 4), n_clusters=3, max_iter=3, random_state=0).fit(X_digits)
+    if dump_load == "pickle":
+        other = pickle.loads(pickle.dumps(som))
+    elif dump_load == "joblib":
+        joblib.dump(som, tmp_path / "som.joblib")
+        other = joblib.load(tmp_path / "som.joblib")
+    else:
+        other = clone(som).fit(X_digits)
+    np.testing.assert_array_equal(other.predict(X_digits), som.predict(X_digits))
+    np.testing.assert_array_equal(other.transform(X_digits), som.transform(X_digits))
+    np.testing.assert_array_equal(other.cluster_centers_, som.cluster_centers_)
+
+
+def test_fitted_state_is_numpy_only():
+    """Check that no TensorFlow object survives fit."""
+    som = SOMClusterer(map_size=(3, 3), max_iter=2, random_state=0).fit(X_blobs)
+    for name, value in vars(som).items():
+        assert "tensorflow" not in type(value).__module__, name
+
+
+# -- validation ------------------------------------------------------------------
+
+BAD_PARAMS = [
+    (dict(map_size=(0, 3)), "map_size must be 'auto' or a pair of positive ints"),
+    (dict(map_size=(3,)), "map_size must be 'auto' or a pair"),
+    (dict(map_size=(2.5, 3)), "map_size must be 'auto' or a pair"),
+    (dict(map_size="big"), "The 'map_size' parameter"),
+    (dict(topology="square"), "The 'topology' parameter"),
+    (dict(neighborhood="cosine"), "The 'neighborhood' parameter"),
+    (dict(neighborhood="mexican_hat"), "negative values"),
+    (dict(max_iter=0), "The 'max_iter' parameter"),
+    (dict(radius_end=-1.0), "The 'radius_end' parameter"),
+    (dict(radius_start=0.0), "The 'radius_start' parameter"),
+    (dict(learning_rate_start=0.0), "The 'learning_rate_start' parameter"),
+    (dict(batch_size=0), "The 'batch_size' parameter"),
+    (dict(algorithm="sgd"), "The 'algorithm' parameter"),
+    (dict(init="kmeans++"), "The 'init' parameter"),
+    (dict(map_size=(2, 2), init=np.zeros((3, 4))), re.escape("expected (n_units, n_features) = (4, 4)")),
+    (dict(init=np.zeros((3, 4))), "give map_size explicitly"),
+    (dict(map_size=(2, 2), init=np.full((4, 4), np.nan)), "init contains NaN"),
+    (dict(n_clusters=0), "The 'n_clusters' parameter"),
+    (dict(map_size=(2, 2), n_clusters=5), "larger than the number of units"),
+    (dict(map_size=(3, 4), topology="hexagonal", periodic=True), "even number of rows"),
+    (dict(device="tpu"), "TensorFlow sees only"),
+]
+
+
+@pytest.mark.parametrize("params, message", BAD_PARAMS)
+def test_bad_parameters_raise_clear_errors(params, message):
+    """Check that each bad parameter value gives a ValueError naming it."""
+    with pytest.raises(ValueError, match=message):
+        SOMClusterer(**{"max_iter": 2, **params}).fit(X_blobs)
+
+
+BAD_X = [
+    (np.array([[0.0, np.nan], [1.0, 2.0]]), ValueError, "NaN"),
+    (np.array([[0.0, np.inf], [1.0, 2.0]]), ValueError, "infinity"),
+    (np.empty((0, 3)), ValueError, "0 sample"),
+    (np.empty((3, 0)), ValueError, "0 feature"),
+    (np.arange(5.0), ValueError, "Expected 2D array"),
+    (np.array([["a", "b"], ["c", "d"]]), ValueError, "could not convert string"),
+    (np.ones((2, 2), dtype=complex), ValueError, "[Cc]omplex"),
+]
+
+
+@pytest.mark.parametrize("X, error, message", BAD_X)
+@pytest.mark.parametrize("method", ["fit", "partial_fit"])
+def test_bad_input_raises_clear_errors(X, error, message, method):
+    """Check that invalid training data is rejected by validation."""
+    with pytest.raises(error, match=message):
+        getattr(SOMClusterer(map_size=(2, 2)), method)(X)
+
+
+@pytest.mark.parametrize("method", ["predict", "transform", "score", "partial_fit", "best_matching_unit"])
+def test_wrong_number_of_features_after_fit(method):
+    """Check that data with another number of features is rejected after fit."""
+    som = SOMClusterer(map_size=(2, 2), max_iter=2).fit(X_blobs)
+    with pytest.raises(ValueError, match="X has 3 features, but SOMClusterer is expecting 4"):
+        getattr(som, method)(X_blobs[:, :3])
+
+
+@pytest.mark.parametrize("method", ["predict", "transform", "score", "best_matching_unit"])
+def test_unfitted_model_raises(method):
+    """Check that using an unfitted model raises NotFittedError."""
+    with pytest.raises(NotFittedError):
+        getattr(SOMClusterer(), method)(X_blobs)
+
+
+def test_bad_sample_weight():
+    """Check that negative, all-zero and misshaped weights are rejected."""
+    som = SOMClusterer(map_size=(2, 2))
+    with pytest.raises(ValueError, match="[Nn]egative"):
+        som.fit(X_blobs, sample_weight=-np.ones(len(X_blobs)))
+    with pytest.raises(ValueError, match="non-zero|positive sum"):
+        som.fit(X_blobs, sample_weight=np.zeros(len(X_blobs)))
+    with pytest.raises(ValueError, match="shape"):
+        som.fit(X_blobs, sample_weight=np.ones(3))
+
+
+def test_failed_or_interrupted_fit_leaves_model_unchanged(monkeypatch):
+    """Check that an error or interruption mid-training does not half-update the model."""
+    from sksom import _tf_engine
+
+    som = SOMClusterer(map_size=(3, 3), max_iter=3, random_state=0).fit(X_blobs)
+    before = {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in vars(som).items()}
+    calls = {"n": 0}
+    real = _tf_engine.batch_epoch
+
+    def interrupted(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(_tf_engine, "batch_epoch", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        som.fit(X_blobs[:50])
+    for method in ("partial_fit",):
+        calls["n"] = 1
+        with pytest.raises(KeyboardInterrupt):
+            getattr(som, method)(X_blobs)
+    assert vars(som).keys() == before.keys()
+    for key, value in before.items():
+        np.testing.assert_array_equal(getattr(som, key), value)
+
+    fresh = SOMClusterer(map_size=(3, 3), max_iter=3)
+    calls["n"] = 1
+    with pytest.raises(KeyboardInterrupt):
+        fresh.partial_fit(X_blobs)
+    with pytest.raises(NotFittedError):
+        fresh.predict(X_blobs)
+    assert not hasattr(fresh, "n_features_in_")
