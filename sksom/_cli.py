@@ -310,23 +310,44 @@ def _cmd_plot(args):
     if args.kind == "hits" and args.data is None:
         raise CommandError("--kind hits counts samples per unit; give them with --data DATA.")
     model = load_model(args.model)
-    som = _som_of(model)
     _use_file_backend()
     from . import plotting
 
+    # The plot functions take a Pipeline too: --scale models are drawn in the
+    # units of the raw data, and --data goes through the scaler first.
     if args.kind == "umatrix":
-        ax = plotting.plot_u_matrix(som)
+        ax = plotting.plot_u_matrix(model)
     elif args.kind == "hits":
         X, _ = load_data(args.data, header=args.header)
-        # A --scale model's map lives in scaled units: scale the data the same way.
-        if som is not model:
-            X = model[:-1].transform(X)
-        ax = plotting.plot_hit_map(som, X)
+        ax = plotting.plot_hit_map(model, X)
     else:
-        ax = plotting.plot_component_planes(som)
+        ax = _component_planes(model, plotting)
     path = _save_figure(ax, args.out or f"{args.kind}.png")
     print(f"wrote {path}")
     return EXIT_OK
+
+
+_MAX_PLANES = 36
+
+
+def _component_planes(model, plotting):
+    """One component plane per feature (the first 36), in a grid of Axes."""
+    import matplotlib.pyplot as plt
+
+    n_features = _som_of(model).n_features_in_
+    shown = min(n_features, _MAX_PLANES)
+    if shown < n_features:
+        print(f"showing the first {shown} of {n_features} features", file=sys.stderr)
+    n_columns = math.ceil(math.sqrt(shown))
+    n_rows = math.ceil(shown / n_columns)
+    fig, axes = plt.subplots(n_rows, n_columns, figsize=(3.2 * n_columns, 3 * n_rows), squeeze=False)
+    for feature, ax in enumerate(axes.ravel()):
+        if feature < shown:
+            plotting.plot_component_plane(model, feature, inverse_transform=_som_of(model) is not model, ax=ax)
+        else:
+            ax.set_axis_off()
+    fig.tight_layout()
+    return axes
 
 
 # -- parser ----------------------------------------------------------------------
