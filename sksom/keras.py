@@ -209,9 +209,11 @@ class SOMLayer(keras.layers.Layer):
         self.radius = self.add_weight(
             name="radius",
             shape=(),
-            initializer=keras.initializers.Constant(self.initial_radius),
+            initializer="ones",
             trainable=False,
         )
+        # assigned rather than given to Constant, which rounds through float32
+        self.radius.assign(self.initial_radius)
 
     def set_radius(self, value):
         """Set the neighbourhood radius used by :meth:`som_loss`.
@@ -474,9 +476,13 @@ class DeepSOMClusterer(ClassNamePrefixFeaturesOutMixin, ClusterMixin, Transforme
 
     The reconstruction term is what keeps the features informative: with the
     SOM term alone the encoder can shrink the loss by shrinking its features
-    towards a point (collapse). ``feature_variance_retained_`` reports the
-    total variance of the features after joint training as a share of their
-    variance after pretraining; a value near 0 signals collapse.
+    towards a point (collapse). The reconstruction error alone does not fix
+    the *scale* of the features, though, since the decoder can undo any
+    shrinking; so by default (``scale_invariant=True``) the SOM term is
+    measured relative to the features' variance, which removes the reward
+    for shrinking. ``feature_variance_retained_`` reports the total variance
+    of the features after joint training as a share of their variance after
+    pretraining; a value near 0 signals collapse.
 
     Fitted Keras networks are stored as NumPy weight arrays, so the estimator
     clones, pickles and runs in parallel under
@@ -536,9 +542,16 @@ class DeepSOMClusterer(ClassNamePrefixFeaturesOutMixin, ClusterMixin, Transforme
         Epochs of joint training.
     som_weight : float, default=0.01
         Weight of the SOM term in the joint loss (DESOM's gamma).
+    scale_invariant : bool, default=True
+        Divide the SOM term by the total variance of the batch's features, so
+        that shrinking features and codebook together does not lower it.
+        ``False`` uses DESOM's raw term: the reconstruction error does not pin
+        the scale of the features (the decoder can undo any shrinking), so the
+        raw term lets them drift towards a point during joint training.
     reconstruction_weight : float, default=1.0
         Weight of the reconstruction term. 0 trains the features with the SOM
-        term alone, which collapses them (kept to demonstrate the failure).
+        term alone; with ``scale_invariant=False`` that collapses them (kept
+        to demonstrate the failure).
     batch_size : int, default=256
         Mini-batch size.
     learning_rate : float, default=1e-3
@@ -626,6 +639,7 @@ class DeepSOMClusterer(ClassNamePrefixFeaturesOutMixin, ClusterMixin, Transforme
         "pretrain_epochs": [Interval(Integral, 0, None, closed="left")],
         "max_iter": [Interval(Integral, 0, None, closed="left")],
         "som_weight": [Interval(Real, 0, None, closed="left")],
+        "scale_invariant": ["boolean"],
         "reconstruction_weight": [Interval(Real, 0, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
@@ -652,6 +666,7 @@ class DeepSOMClusterer(ClassNamePrefixFeaturesOutMixin, ClusterMixin, Transforme
         pretrain_epochs=50,
         max_iter=30,
         som_weight=0.01,
+        scale_invariant=True,
         reconstruction_weight=1.0,
         batch_size=256,
         learning_rate=1e-3,
@@ -674,6 +689,7 @@ class DeepSOMClusterer(ClassNamePrefixFeaturesOutMixin, ClusterMixin, Transforme
         self.pretrain_epochs = pretrain_epochs
         self.max_iter = max_iter
         self.som_weight = som_weight
+        self.scale_invariant = scale_invariant
         self.reconstruction_weight = reconstruction_weight
         self.batch_size = batch_size
         self.learning_rate = learning_rate
@@ -817,7 +833,7 @@ class DeepSOMClusterer(ClassNamePrefixFeaturesOutMixin, ClusterMixin, Transforme
         n = X.shape[0]
 
         # 1. pretraining on the reconstruction error
-        ae_step = _make_step(encoder, decoder, None, keras.optimizers.Adam(self.learning_rate), 1.0, 0.0)
+        ae_step = _make_step(encoder, decoder, None, keras.optimizers.Adam(self.learning_rate), 1.0, 0.0, False)
         pretrain_curve = []
         for epoch in range(self.pretrain_epochs):
             losses = [ae_step(tf.gather(X_t, rows))[0] for rows in self._batches(n, rng)]
@@ -848,7 +864,7 @@ class DeepSOMClusterer(ClassNamePrefixFeaturesOutMixin, ClusterMixin, Transforme
         # 3. joint training while the radius decays
         joint_step = _make_step(
             encoder, decoder, som, keras.optimizers.Adam(self.learning_rate),
-            float(self.reconstruction_weight), float(self.som_weight),
+            float(self.reconstruction_weight), float(self.som_weight), bool(self.scale_invariant),
         )
         batches_per_epoch = -(-n // self.batch_size)
         total = self.max_iter * batches_per_epoch
@@ -995,13 +1011,14 @@ class DeepSOMClusterer(ClassNamePrefixFeaturesOutMixin, ClusterMixin, Transforme
         Returns
         -------
         score : float
-            ``-(reconstruction_weight * MSE + som_weight * SOM loss)``.
+            ``-(reconstruction_weight * MSE + som_weight * SOM term)``, the SOM
+            term divided by the feature variance when ``scale_invariant``.
         """
         X = self._check_test_data(X)
         encoder, decoder, som = self._networks()
         Z = _encode(encoder, X)
         reconstruction = float(np.mean((_decode(decoder, Z) - X) ** 2))
-        som_term = float(som.som_loss(som.squared_distances(tf.constant(Z))))
+        som_term = float(_som_term(som, tf.constant(Z), self.scale_invariant))
         return -(self.reconstruction_weight * reconstruction + self.som_weight * som_term)
 
     @property
@@ -1031,7 +1048,16 @@ def _decode(decoder, Z):
     return _encode(decoder, Z)
 
 
-def _make_step(encoder, decoder, som, optimizer, reconstruction_weight, som_weight):
+def _som_term(som, z, scale_invariant):
+    """The SOM loss of features ``z``, optionally relative to their total variance."""
+    loss = som.som_loss(som.squared_distances(z))
+    if scale_invariant:
+        centred = z - tf.reduce_mean(z, axis=0, keepdims=True)
+        loss = loss / (tf.reduce_mean(tf.reduce_sum(centred * centred, axis=1)) + 1e-12)
+    return loss
+
+
+def _make_step(encoder, decoder, som, optimizer, reconstruction_weight, som_weight, scale_invariant):
     """A compiled training step on one batch; returns the two loss terms.
 
     Only the networks that a non-zero term depends on are trained: with
@@ -1048,7 +1074,7 @@ def _make_step(encoder, decoder, som, optimizer, reconstruction_weight, som_weig
         with tf.GradientTape() as tape:
             z = encoder(x, training=True)
             reconstruction = tf.reduce_mean(tf.square(decoder(z, training=True) - x))
-            som_term = som.som_loss(som.squared_distances(z)) if som is not None else tf.zeros([])
+            som_term = _som_term(som, z, scale_invariant) if som is not None else tf.zeros([])
             loss = reconstruction_weight * reconstruction + som_weight * som_term
         optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
         return reconstruction, som_term

@@ -1,0 +1,348 @@
+"""Tests for sksom.keras: the SOM layer, its schedule, the deep SOM estimator and the loaders."""
+
+import pickle
+import re
+import tarfile
+
+import numpy as np
+import pytest
+
+keras = pytest.importorskip("keras")
+tf = pytest.importorskip("tensorflow")
+
+from sklearn.base import clone  # noqa: E402
+from sklearn.datasets import load_digits  # noqa: E402
+from sklearn.exceptions import NotFittedError  # noqa: E402
+from sklearn.model_selection import GridSearchCV  # noqa: E402
+from sklearn.pipeline import make_pipeline  # noqa: E402
+from sklearn.preprocessing import MinMaxScaler  # noqa: E402
+
+from sksom._topology import NEIGHBORHOODS, squared_grid_distances  # noqa: E402
+from sksom.keras import (  # noqa: E402
+    DeepSOMClusterer,
+    SOMLayer,
+    SOMRadiusSchedule,
+    load_cifar10_local,
+    load_mnist_local,
+)
+
+_rng = np.random.RandomState(0)
+Z = _rng.normal(size=(30, 3))  # features fed to the layer
+CODEBOOK = _rng.normal(size=(12, 3))  # a 3 x 4 map
+_digits_X, _digits_y = load_digits(return_X_y=True)
+X_DIGITS = (_digits_X[:200] / 16.0).astype(np.float32)
+
+# Small and fast: every fit below takes a second or two on a CPU.
+FAST = dict(hidden_units=(32,), latent_dim=4, pretrain_epochs=3, max_iter=3, batch_size=64, random_state=0)
+
+
+def _layer(map_size=(3, 4), dtype="float64", **kwargs):
+    layer = SOMLayer(map_size, codebook_initializer=keras.initializers.Constant(CODEBOOK), dtype=dtype, **kwargs)
+    layer.build((None, CODEBOOK.shape[1]))
+    return layer
+
+
+def _numpy_loss_and_grads(X, W, d2_grid, neighborhood, radius):
+    diff = X[:, None, :] - W[None, :, :]  # (n, units, features)
+    d2 = (diff**2).sum(axis=2)
+    h = NEIGHBORHOODS[neighborhood](d2_grid[d2.argmin(axis=1)], radius)
+    n = X.shape[0]
+    loss = (h * d2).sum(axis=1).mean()
+    grad_W = -2.0 / n * np.einsum("ik,ikf->kf", h, diff)
+    grad_X = 2.0 / n * np.einsum("ik,ikf->if", h, diff)
+    return loss, grad_W, grad_X
+
+
+# -- the layer -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("neighborhood", sorted(NEIGHBORHOODS))
+@pytest.mark.parametrize("topology, periodic", [("rectangular", False), ("hexagonal", False), ("rectangular", True)])
+def test_som_loss_and_gradient_match_numpy(neighborhood, topology, periodic):
+    """Check that the SOM loss and its gradients match a NumPy computation."""
+    map_size = (4, 3)
+    layer = _layer(map_size, topology=topology, periodic=periodic, neighborhood=neighborhood, radius=1.3)
+    x = tf.Variable(Z)
+    with tf.GradientTape() as tape:
+        loss = layer.som_loss(layer.squared_distances(x))
+    grad_W, grad_X = tape.gradient(loss, [layer.codebook.value, x])
+    expected = _numpy_loss_and_grads(Z, CODEBOOK, squared_grid_distances(map_size, topology, periodic), neighborhood, 1.3)
+    np.testing.assert_allclose(float(loss), expected[0], rtol=1e-10)
+    np.testing.assert_allclose(grad_W.numpy(), expected[1], rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(grad_X.numpy(), expected[2], rtol=1e-8, atol=1e-10)
+
+
+def test_layer_outputs_distances_and_bmus():
+    """Check that the layer returns Euclidean distances and argmin BMUs."""
+    layer = _layer(return_bmus=True)
+    distances, bmus = layer(Z)
+    expected = np.sqrt(((Z[:, None, :] - CODEBOOK[None]) ** 2).sum(axis=2))
+    np.testing.assert_allclose(distances.numpy(), expected, rtol=1e-10)
+    np.testing.assert_array_equal(bmus.numpy(), expected.argmin(axis=1))
+
+
+def test_layer_radius_changes_the_loss():
+    """Check that set_radius drives the loss (a wider neighbourhood costs more)."""
+    layer = _layer()
+    d2 = layer.squared_distances(Z)
+    layer.set_radius(0.1)
+    narrow = float(layer.som_loss(d2))
+    layer.set_radius(3.0)
+    assert float(layer.som_loss(d2)) > narrow
+    with pytest.raises(ValueError, match="positive"):
+        layer.set_radius(0.0)
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(map_size=(0, 3)), "map_size"),
+        (dict(map_size=(3,)), "map_size"),
+        (dict(topology="square"), "topology"),
+        (dict(neighborhood="cone"), "neighborhood"),
+        (dict(radius=-1.0), "radius"),
+        (dict(loss_weight=-1.0), "loss_weight"),
+        (dict(map_size=(3, 4), topology="hexagonal", periodic=True), "even number of rows"),
+    ],
+)
+def test_layer_bad_parameters(kwargs, message):
+    """Check that bad layer parameters raise a ValueError naming the problem."""
+    kwargs = {"map_size": (2, 2), **kwargs}
+    with pytest.raises(ValueError, match=message):
+        SOMLayer(**kwargs)
+
+
+def test_layer_needs_flat_inputs():
+    """Check that images without a Flatten in front raise a clear ValueError."""
+    with pytest.raises(ValueError, match="Flatten"):
+        SOMLayer((2, 2))(keras.Input((4, 4, 1)))
+
+
+def test_model_with_layer_saves_and_loads(tmp_path):
+    """Check that a model holding the layer saves and loads with its weights and radius."""
+    inputs = keras.Input((5,))
+    features = keras.layers.Dense(3)(inputs)
+    outputs = SOMLayer((2, 3), topology="hexagonal", neighborhood="bubble", radius=2.0, name="som")(features)
+    model = keras.Model(inputs, outputs)
+    model.get_layer("som").set_radius(0.7)
+    path = tmp_path / "model.keras"
+    model.save(path)
+    loaded = keras.saving.load_model(path)
+    som = loaded.get_layer("som")
+    assert isinstance(som, SOMLayer)
+    assert (som.map_size, som.topology, som.neighborhood) == ((2, 3), "hexagonal", "bubble")
+    assert float(som.radius.numpy()) == pytest.approx(0.7)
+    X = _rng.normal(size=(7, 5)).astype(np.float32)
+    np.testing.assert_allclose(loaded(X).numpy(), model(X).numpy(), rtol=1e-6)
+
+
+def test_layer_trains_with_model_fit_and_radius_schedule():
+    """Check that model.fit trains the layer's added loss while the callback decays the radius."""
+    inputs = keras.Input((3,))
+    som = SOMLayer((2, 2), loss_weight=1.0, radius=5.0, codebook_initializer=keras.initializers.Constant(np.zeros((4, 3))))
+    model = keras.Model(inputs, som(inputs))
+    model.compile(optimizer=keras.optimizers.SGD(0.1))
+    X = np.repeat(np.eye(3, dtype=np.float32)[:2] * 4.0, 32, axis=0)  # two far-apart points
+    before = float(som.som_loss(som.squared_distances(X)))
+    history = model.fit(X, epochs=4, batch_size=16, verbose=0, callbacks=[SOMRadiusSchedule(2.0, 0.2)])
+    assert float(som.radius.numpy()) == pytest.approx(0.2)
+    assert history.history["loss"][-1] < before
+    # at radius 0.2 the map behaves as k-means: each point gets its own unit
+    assert len(np.unique(np.argmin(som.squared_distances(X).numpy(), axis=1))) == 2
+
+
+def test_radius_schedule_errors():
+    """Check that the callback rejects bad radii and a model without the layer."""
+    with pytest.raises(ValueError, match="positive"):
+        SOMRadiusSchedule(0.0, 1.0)
+    with pytest.raises(ValueError, match="decay"):
+        SOMRadiusSchedule(2.0, 1.0, decay="cosine")
+    inputs = keras.Input((3,))
+    model = keras.Model(inputs, keras.layers.Dense(1)(inputs))
+    model.compile("sgd", "mse")
+    with pytest.raises(ValueError, match="no SOMLayer"):
+        model.fit(Z, Z[:, :1], epochs=1, verbose=0, callbacks=[SOMRadiusSchedule(2.0, 1.0)])
+
+
+# -- the estimator ---------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    return DeepSOMClusterer((3, 3), **FAST).fit(X_DIGITS)
+
+
+def test_deep_som_fitted_attributes(fitted):
+    """Check the shapes and consistency of the fitted state."""
+    assert fitted.cluster_centers_.shape == (9, 4)
+    assert fitted.map_size_ == (3, 3)
+    assert fitted.unit_coordinates_.shape == (9, 2)
+    assert fitted.n_iter_ == 3 and fitted.loss_curve_.shape == (3, 2) and len(fitted.pretrain_loss_curve_) == 3
+    assert all(isinstance(w, np.ndarray) for w in fitted.encoder_weights_ + fitted.decoder_weights_)
+    np.testing.assert_array_equal(fitted.predict(X_DIGITS), fitted.labels_)
+    distances = fitted.transform(X_DIGITS)
+    assert distances.shape == (200, 9)
+    np.testing.assert_array_equal(distances.argmin(axis=1), fitted.labels_)
+    np.testing.assert_allclose(distances.min(axis=1).mean(), fitted.quantization_error_, rtol=1e-4)
+    assert 0.0 <= fitted.topographic_error_ <= 1.0
+    assert fitted.reconstruct(X_DIGITS[:5]).shape == (5, 64)
+    assert fitted.decode_units().shape == (9, 64)
+    np.testing.assert_allclose(
+        np.mean((fitted.reconstruct(X_DIGITS) - X_DIGITS) ** 2), fitted.reconstruction_error_, rtol=1e-4
+    )
+    assert list(fitted.get_feature_names_out()) == [f"deepsomclusterer{i}" for i in range(9)]
+    assert fitted.score(X_DIGITS) < 0
+
+
+def test_deep_som_is_reproducible(fitted):
+    """Check that the same random_state gives the same networks and map."""
+    again = DeepSOMClusterer((3, 3), **FAST).fit(X_DIGITS)
+    np.testing.assert_allclose(again.cluster_centers_, fitted.cluster_centers_, rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(again.labels_, fitted.labels_)
+
+
+def test_deep_som_pickles_and_clones(fitted):
+    """Check that a pickled estimator predicts the same, and that clone drops the fit."""
+    restored = pickle.loads(pickle.dumps(fitted))
+    assert "_keras_cache" not in restored.__dict__ or restored._keras_cache is None
+    np.testing.assert_array_equal(restored.predict(X_DIGITS), fitted.labels_)
+    np.testing.assert_allclose(restored.transform(X_DIGITS[:10]), fitted.transform(X_DIGITS[:10]), rtol=1e-5)
+    fresh = clone(fitted)
+    assert fresh.get_params() == fitted.get_params()
+    with pytest.raises(NotFittedError):
+        fresh.predict(X_DIGITS)
+
+
+def test_deep_som_in_pipeline_and_grid_search():
+    """Check that the estimator ends a Pipeline and runs under GridSearchCV with n_jobs=2."""
+    pipe = make_pipeline(MinMaxScaler(), DeepSOMClusterer((2, 2), **{**FAST, "pretrain_epochs": 1, "max_iter": 1}))
+    search = GridSearchCV(pipe, {"deepsomclusterer__som_weight": [0.01, 0.1]}, cv=2, n_jobs=2).fit(_digits_X[:120])
+    assert search.best_params_["deepsomclusterer__som_weight"] in (0.01, 0.1)
+    assert np.all(np.isfinite(search.cv_results_["mean_test_score"]))
+    assert search.predict(_digits_X[:5]).shape == (5,)
+
+
+def test_som_term_alone_collapses_features_but_joint_loss_does_not():
+    """Check that the SOM term alone shrinks the feature variance to near 0 and the joint loss keeps it."""
+    params = dict(FAST, pretrain_epochs=5, max_iter=20, learning_rate=1e-2, som_weight=1.0)
+    alone = DeepSOMClusterer((3, 3), reconstruction_weight=0.0, scale_invariant=False, **params).fit(X_DIGITS)
+    joint = DeepSOMClusterer((3, 3), **params).fit(X_DIGITS)
+    assert alone.feature_variance_retained_ < 0.05
+    assert joint.feature_variance_retained_ > 0.3
+    # the collapsed map's SOM loss is lower although its features say less
+    assert alone.loss_curve_[-1, 1] < joint.loss_curve_[-1, 1]
+
+
+def test_conv_encoder_on_images():
+    """Check that encoder='conv' fits flattened images and rebuilds after pickling."""
+    images = np.repeat(X_DIGITS[:64], 3, axis=1)  # 8 x 8 x 3 "colour" images, channels last
+    model = DeepSOMClusterer(
+        (2, 2), encoder="conv", image_shape=(8, 8, 3), **{**FAST, "hidden_units": (4, 8)}
+    ).fit(images)
+    assert model.reconstruct(images[:3]).shape == (3, 192)
+    restored = pickle.loads(pickle.dumps(model))
+    np.testing.assert_array_equal(restored.predict(images), model.labels_)
+
+
+def test_keras_encoder_is_copied_not_modified():
+    """Check that a Keras encoder model is trained as a copy and the user's stays untouched."""
+    encoder = keras.Sequential([keras.Input((64,)), keras.layers.Dense(8, activation="relu"), keras.layers.Dense(3)])
+    weights = [w.copy() for w in encoder.get_weights()]
+    model = DeepSOMClusterer((2, 2), encoder=encoder, **{**FAST, "latent_dim": 99}).fit(X_DIGITS)
+    assert model.cluster_centers_.shape == (4, 3)  # latent size taken from the model
+    for before, after in zip(weights, encoder.get_weights()):
+        np.testing.assert_array_equal(before, after)
+    assert not all(np.array_equal(a, b) for a, b in zip(weights, model.encoder_weights_))
+
+
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        (dict(map_size=(0, 2)), "map_size"),
+        (dict(map_size=(3, 2), topology="hexagonal", periodic=True), "even number of rows"),
+        (dict(hidden_units=(8, 0)), "hidden_units"),
+        (dict(som_weight=0.0, reconstruction_weight=0.0), "nothing to train"),
+        (dict(encoder="conv"), "image_shape"),
+        (dict(encoder="conv", image_shape=(4, 4)), "64 features"),
+        (dict(encoder="conv", image_shape=(8, 8), hidden_units=(4, 4, 4, 4)), "multiples of 16"),
+        (dict(batch_size=0), "batch_size"),
+        (dict(neighborhood="cone"), "neighborhood"),
+    ],
+)
+def test_deep_som_bad_parameters(params, message):
+    """Check that bad parameters raise a ValueError naming the problem."""
+    with pytest.raises(ValueError, match=message):
+        DeepSOMClusterer(**{**FAST, **params}).fit(X_DIGITS[:20])
+
+
+def test_deep_som_rejects_mismatched_networks():
+    """Check that encoder and decoder models of the wrong shapes are rejected clearly."""
+    wrong_input = keras.Sequential([keras.Input((10,)), keras.layers.Dense(3)])
+    with pytest.raises(ValueError, match=re.escape("(None, 64)")):
+        DeepSOMClusterer((2, 2), encoder=wrong_input, **FAST).fit(X_DIGITS[:20])
+    wrong_output = keras.Sequential([keras.Input((4,)), keras.layers.Dense(10)])
+    with pytest.raises(ValueError, match="decoder"):
+        DeepSOMClusterer((2, 2), decoder=wrong_output, **FAST).fit(X_DIGITS[:20])
+
+
+def test_deep_som_checks_test_data(fitted):
+    """Check that predict rejects data with the wrong number of features."""
+    with pytest.raises(ValueError, match="features"):
+        fitted.predict(X_DIGITS[:, :10])
+
+
+# -- local loaders ---------------------------------------------------------------
+
+
+def test_load_mnist_local_reads_both_layouts(tmp_path):
+    """Check that both npz layouts load, flattened, and that bad files fail clearly."""
+    images = _rng.randint(0, 256, size=(6, 28, 28)).astype(np.uint8)
+    labels = np.arange(6)
+    np.savez(tmp_path / "flat.npz", X=images.reshape(6, -1), y=labels)
+    np.savez(tmp_path / "keras.npz", x_train=images[:4], y_train=labels[:4], x_test=images[4:], y_test=labels[4:])
+    for name in ("flat.npz", "keras.npz"):
+        X, y = load_mnist_local(tmp_path / name)
+        np.testing.assert_array_equal(X, images.reshape(6, 784))
+        np.testing.assert_array_equal(y, labels)
+    np.savez(tmp_path / "other.npz", a=labels)
+    with pytest.raises(ValueError, match="expected"):
+        load_mnist_local(tmp_path / "other.npz")
+    with pytest.raises(FileNotFoundError):
+        load_mnist_local(tmp_path / "absent.npz")
+
+
+def _cifar_batch(images, labels):
+    # CIFAR-10's layout: each row holds the red, then green, then blue 32 x 32 plane
+    return {b"data": images.transpose(0, 3, 1, 2).reshape(len(images), -1), b"labels": list(labels)}
+
+
+@pytest.mark.parametrize("archive", [False, True])
+def test_load_cifar10_local_reads_batches(tmp_path, archive):
+    """Check that CIFAR-10 pickle batches load channels-last, from a folder or a tar.gz."""
+    images = _rng.randint(0, 256, size=(5, 32, 32, 3)).astype(np.uint8)
+    folder = tmp_path / "cifar-10-batches-py"
+    folder.mkdir()
+    with open(folder / "data_batch_1", "wb") as f:
+        pickle.dump(_cifar_batch(images[:3], [0, 1, 2]), f)
+    with open(folder / "test_batch", "wb") as f:
+        pickle.dump(_cifar_batch(images[3:], [3, 4]), f)
+    path = folder
+    if archive:
+        path = tmp_path / "cifar-10-batches-py.tar.gz"
+        with tarfile.open(path, "w:gz") as tar:
+            tar.add(folder, arcname="cifar-10-batches-py")
+    X, y = load_cifar10_local(path)
+    np.testing.assert_array_equal(X, images)
+    np.testing.assert_array_equal(y, [0, 1, 2, 3, 4])
+    X, y = load_cifar10_local(path, max_samples=2)
+    np.testing.assert_array_equal(X, images[:2])
+
+
+def test_load_cifar10_local_missing(tmp_path, monkeypatch):
+    """Check that a missing CIFAR-10 raises FileNotFoundError instead of downloading."""
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    with pytest.raises(FileNotFoundError, match="never downloaded"):
+        load_cifar10_local()
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(FileNotFoundError, match="No CIFAR-10 batch"):
+        load_cifar10_local(tmp_path / "empty")
