@@ -1,7 +1,7 @@
 """
-===============================================
+=======================================================
 Choosing the map size with a pipeline and a grid search
-===============================================
+=======================================================
 
 A :class:`~sksom.SOMClusterer` is a scikit-learn estimator, so it fits in a
 :class:`~sklearn.pipeline.Pipeline` after a feature extractor and its
