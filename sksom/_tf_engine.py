@@ -88,12 +88,16 @@ def _accumulate_fn(dtype):
 
     @tf.function(input_signature=[_matrix(dtype), _matrix(dtype), _vector(dtype)])
     def accumulate(X, W, weights):
-        scores = _scores(X, W)
-        bmu = tf.argmin(scores, axis=1, output_type=tf.int32)
+        # The BMU maximises 2 x.w - ||w||^2. Written as a matmul plus a bias,
+        # CPU kernels fuse the two, leaving a single pass (the argmax) over the
+        # (n_samples, n_units) block besides the matmul itself.
+        similarity = tf.nn.bias_add(tf.matmul(X, 2.0 * W, transpose_b=True), -_row_sq_norms(W))
+        bmu = tf.argmax(similarity, axis=1, output_type=tf.int32)
         n_units = tf.shape(W)[0]
         sums = tf.math.unsorted_segment_sum(X * weights[:, None], bmu, n_units)
         counts = tf.math.unsorted_segment_sum(weights, bmu, n_units)
-        sq_err = tf.maximum(tf.reduce_min(scores, axis=1) + _row_sq_norms(X), 0.0)
+        best = tf.gather(similarity, bmu, batch_dims=1)
+        sq_err = tf.maximum(_row_sq_norms(X) - best, 0.0)
         return sums, counts, tf.reduce_sum(weights * tf.sqrt(sq_err))
 
     return accumulate
@@ -275,7 +279,10 @@ def minibatch_epoch(batches, W, D2, neighborhood, device=None):
 
 def best_matching_units(chunks, W, device=None):
     """First BMU, second BMU and quantization error for each row of the chunks."""
-    fn = _two_bmus_fn(tf.as_dtype(W.dtype))
+    return _collect_bmus(_two_bmus_fn(tf.as_dtype(W.dtype)), chunks, W, device)
+
+
+def _collect_bmus(fn, chunks, W, device):
     first, second, errors = [], [], []
     with _scope(device):
         W_t = tf.constant(W)
@@ -297,6 +304,233 @@ def distances(chunks, W, device=None):
     with _scope(device):
         W_t = tf.constant(W)
         return np.concatenate([fn(tf.constant(X), W_t).numpy() for X in chunks])
+
+
+# -- missing values ------------------------------------------------------------
+# With NaN in the data, distances and updates use only the observed components
+# of each sample, as the SOM Toolbox does: the squared distance is the sum over
+# observed features, and each codebook component is the neighbourhood-weighted
+# mean of the samples that observed it.
+
+
+def _observed(X):
+    """``X`` with NaN set to 0, and the 0/1 mask of observed entries."""
+    mask = tf.math.is_finite(X)
+    return tf.where(mask, X, tf.zeros_like(X)), tf.cast(mask, X.dtype)
+
+
+def _masked_scores(X0, M, W):
+    """Squared distance over observed features, up to the per-row ``sum x^2``."""
+    return tf.matmul(M, W * W, transpose_b=True) - 2.0 * tf.matmul(X0, W, transpose_b=True)
+
+
+@functools.cache
+def _masked_accumulate_fn(dtype):
+    @tf.function(input_signature=[_matrix(dtype), _matrix(dtype), _vector(dtype)])
+    def accumulate(X, W, weights):
+        X0, M = _observed(X)
+        scores = _masked_scores(X0, M, W)
+        bmu = tf.argmin(scores, axis=1, output_type=tf.int32)
+        n_units = tf.shape(W)[0]
+        sums = tf.math.unsorted_segment_sum(X0 * weights[:, None], bmu, n_units)
+        counts = tf.math.unsorted_segment_sum(M * weights[:, None], bmu, n_units)
+        sq_err = tf.maximum(tf.reduce_min(scores, axis=1) + _row_sq_norms(X0), 0.0)
+        return sums, counts, tf.reduce_sum(weights * tf.sqrt(sq_err))
+
+    return accumulate
+
+
+@functools.cache
+def _masked_batch_update_fn(dtype):
+    """The batch map with a denominator per unit *and feature*."""
+
+    @tf.function(
+        input_signature=[_matrix(dtype), _matrix(dtype), _matrix(dtype), _matrix(dtype), tf.TensorSpec([], dtype)]
+    )
+    def batch_update(sums, counts, H, W, learning_rate):
+        numerator = tf.matmul(H, sums)
+        denominator = tf.matmul(H, counts)
+        has_data = denominator > 0
+        safe = tf.where(has_data, denominator, tf.ones_like(denominator))
+        target = tf.where(has_data, numerator / safe, W)
+        return W + learning_rate * (target - W)
+
+    return batch_update
+
+
+@functools.cache
+def _masked_online_fn(neighborhood, dtype):
+    h_fn = NEIGHBORHOODS[neighborhood]
+
+    @tf.function(
+        input_signature=[_matrix(dtype), _matrix(dtype), _matrix(dtype), _vector(dtype), _vector(dtype)],
+    )
+    def online(X, W, D2, sigmas, rates):
+        X0, M = _observed(X)
+
+        def body(i, W):
+            diff = (W - X0[i][None, :]) * M[i][None, :]
+            bmu = tf.argmin(tf.reduce_sum(diff * diff, axis=1), output_type=tf.int32)
+            h = h_fn(D2[bmu], sigmas[i], tf)
+            return i + 1, W - (rates[i] * h)[:, None] * diff
+
+        _, W = tf.while_loop(lambda i, W: i < tf.shape(X)[0], body, (tf.constant(0), W))
+        return W
+
+    return online
+
+
+@functools.cache
+def _masked_minibatch_fn(neighborhood, dtype):
+    h_fn = NEIGHBORHOODS[neighborhood]
+
+    @tf.function(
+        input_signature=[
+            _matrix(dtype), _vector(dtype), _matrix(dtype), _matrix(dtype),
+            tf.TensorSpec([], dtype), tf.TensorSpec([], dtype),
+        ]
+    )
+    def minibatch(X, weights, W, D2, sigma, rate):
+        X0, M = _observed(X)
+        bmu = tf.argmin(_masked_scores(X0, M, W), axis=1, output_type=tf.int32)
+        h = h_fn(tf.gather(D2, bmu), sigma, tf) * weights[:, None]
+        pull = tf.matmul(h, X0, transpose_a=True) - tf.matmul(h, M, transpose_a=True) * W
+        total = tf.maximum(tf.reduce_sum(weights), tf.constant(1e-12, dtype))
+        return W + rate * pull / total
+
+    return minibatch
+
+
+@functools.cache
+def _masked_two_bmus_fn(dtype):
+    @tf.function(input_signature=[_matrix(dtype), _matrix(dtype)])
+    def two_bmus(X, W):
+        X0, M = _observed(X)
+        k = tf.minimum(2, tf.shape(W)[0])
+        neg, idx = tf.math.top_k(-_masked_scores(X0, M, W), k=k)
+        sq = tf.maximum(_row_sq_norms(X0) - neg[:, 0], 0.0)
+        return idx[:, 0], idx[:, k - 1], tf.sqrt(sq)
+
+    return two_bmus
+
+
+@functools.cache
+def _masked_distances_fn(dtype):
+    @tf.function(input_signature=[_matrix(dtype), _matrix(dtype)])
+    def distances(X, W):
+        X0, M = _observed(X)
+        sq = _masked_scores(X0, M, W) + _row_sq_norms(X0)[:, None]
+        return tf.sqrt(tf.maximum(sq, 0.0))
+
+    return distances
+
+
+def masked_batch_epoch(chunks, W, H, learning_rate=1.0, device=None):
+    """:func:`batch_epoch` for data with NaN (missing) entries."""
+    dtype = tf.as_dtype(W.dtype)
+    accumulate = _masked_accumulate_fn(dtype)
+    with _scope(device):
+        W_t = tf.constant(W)
+        sums, counts = tf.zeros_like(W_t), tf.zeros_like(W_t)
+        qe_sum = tf.zeros([], dtype)
+        for X, weights in chunks:
+            s, c, q = accumulate(tf.constant(X), W_t, tf.constant(weights))
+            sums, counts, qe_sum = sums + s, counts + c, qe_sum + q
+        new_W = _masked_batch_update_fn(dtype)(sums, counts, tf.constant(H), W_t, tf.constant(learning_rate, dtype))
+        return new_W.numpy(), float(qe_sum.numpy())
+
+
+def masked_online_epoch(chunks, W, D2, neighborhood, device=None):
+    """:func:`online_epoch` for data with NaN entries."""
+    dtype = tf.as_dtype(W.dtype)
+    online = _masked_online_fn(neighborhood, dtype)
+    with _scope(device):
+        W_t, D2_t = tf.constant(W), tf.constant(D2)
+        for X, sigmas, rates in chunks:
+            W_t = online(tf.constant(X), W_t, D2_t, tf.constant(sigmas), tf.constant(rates))
+        return W_t.numpy()
+
+
+def masked_minibatch_epoch(batches, W, D2, neighborhood, device=None):
+    """:func:`minibatch_epoch` for data with NaN entries."""
+    dtype = tf.as_dtype(W.dtype)
+    step = _masked_minibatch_fn(neighborhood, dtype)
+    with _scope(device):
+        W_t, D2_t = tf.constant(W), tf.constant(D2)
+        for X, weights, sigma, rate in batches:
+            W_t = step(
+                tf.constant(X), tf.constant(weights), W_t, D2_t,
+                tf.constant(sigma, dtype), tf.constant(rate, dtype),
+            )
+        return W_t.numpy()
+
+
+def masked_best_matching_units(chunks, W, device=None):
+    """:func:`best_matching_units` for data with NaN entries."""
+    return _collect_bmus(_masked_two_bmus_fn(tf.as_dtype(W.dtype)), chunks, W, device)
+
+
+def masked_distances(chunks, W, device=None):
+    """:func:`distances` for data with NaN entries."""
+    fn = _masked_distances_fn(tf.as_dtype(W.dtype))
+    with _scope(device):
+        W_t = tf.constant(W)
+        return np.concatenate([fn(tf.constant(X), W_t).numpy() for X in chunks])
+
+
+# -- distribution --------------------------------------------------------------
+
+
+def make_strategy(spec):
+    """Build the ``tf.distribute`` strategy named by the estimator's parameter.
+
+    ``"mirrored"``: :class:`tf.distribute.MirroredStrategy` over all local GPUs
+    (the CPU when there is none). ``"multi_worker"``:
+    :class:`tf.distribute.MultiWorkerMirroredStrategy`, configured by the
+    ``TF_CONFIG`` environment variable. A callable is called with no argument
+    and must return a strategy.
+    """
+    if callable(spec):
+        strategy = spec()
+    elif spec == "mirrored":
+        strategy = tf.distribute.MirroredStrategy()
+    elif spec == "multi_worker":
+        strategy = tf.distribute.MultiWorkerMirroredStrategy()
+    else:
+        raise ValueError(f"strategy={spec!r} is not 'mirrored', 'multi_worker' or a callable.")
+    if not isinstance(strategy, tf.distribute.Strategy):
+        raise TypeError(f"The strategy factory returned {type(strategy).__name__}, not a tf.distribute.Strategy.")
+    return strategy
+
+
+def distributed_batch_epoch(chunks, W, H, learning_rate, strategy, masked=False):
+    """:func:`batch_epoch` with each chunk split across the strategy's replicas.
+
+    Every replica accumulates the sums and counts of its share of the chunk;
+    an all-reduce adds them up, and the update itself is the one-device update,
+    so the codebook equals the one-device result up to float rounding.
+    """
+    dtype = tf.as_dtype(W.dtype)
+    accumulate = (_masked_accumulate_fn if masked else _accumulate_fn)(dtype)
+    update = (_masked_batch_update_fn if masked else _batch_update_fn)(dtype)
+    n_replicas = strategy.num_replicas_in_sync
+    with strategy.scope():
+        W_t = tf.constant(W)
+        totals = None
+        for X, weights in chunks:
+            shares = np.array_split(np.arange(X.shape[0]), n_replicas)
+
+            def share(context, X=X, weights=weights, shares=shares):
+                rows = shares[context.replica_id_in_sync_group]
+                return tf.constant(X[rows]), tf.constant(weights[rows])
+
+            X_d, w_d = strategy.experimental_distribute_values_from_function(share)
+            per_replica = strategy.run(accumulate, args=(X_d, W_t, w_d))
+            reduced = [strategy.reduce(tf.distribute.ReduceOp.SUM, value, axis=None) for value in per_replica]
+            totals = reduced if totals is None else [a + b for a, b in zip(totals, reduced)]
+        sums, counts, qe_sum = totals
+        new_W = update(sums, counts, tf.constant(H), W_t, tf.constant(learning_rate, dtype))
+        return new_W.numpy(), float(qe_sum.numpy())
 
 
 # -- export --------------------------------------------------------------------
