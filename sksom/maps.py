@@ -247,7 +247,7 @@ def codebook_images(model, *, image_shape=None, inverse_transform=False):
 
     Returns
     -------
-    images : ndarray of shape (n_rows, n_columns, *image_shape)
+    images : ndarray of shape (n_rows, n_columns) + image_shape
         ``images[row, column]`` is the picture of that unit.
     """
     som, _ = _unwrap(model)
