@@ -375,11 +375,10 @@ def plot_codebook_images(
     """
     som, _ = _unwrap(model)
     images = maps.codebook_images(model, image_shape=image_shape, inverse_transform=inverse_transform)
-    n_rows, n_columns = images.shape[:2]
-    height, width = images.shape[2:4]
-    channels = images.shape[4:]
-    if len(channels) > 1 or (channels and channels[0] not in (3, 4)):
+    if images.ndim not in (4, 5) or (images.ndim == 5 and images.shape[4] not in (3, 4)):
         raise ValueError(f"Images must be grey (h, w) or colour (h, w, 3|4); got tiles of shape {images.shape[2:]}.")
+    n_rows, n_columns, height, width = images.shape[:4]
+    channels = images.shape[4:]
     step_y, step_x = height + padding, width + padding
     shift = step_x // 2 if som.topology == "hexagonal" else 0
     canvas = np.full(
