@@ -32,6 +32,7 @@ from ._topology import (
 )
 from ._persistence import VersionStampMixin
 from ._progress import report_epoch
+from ._data import ArrayData, check_rows_observed, feature_ranges, has_nan, max_abs, weighted_statistics
 from .metrics import topographic_error_from_bmus
 
 ALGORITHMS = ("batch", "online", "minibatch")
@@ -62,46 +63,22 @@ def _rollback_on_error(estimator):
         raise
 
 
-def _weighted_pca(X, sample_weight, n_components):
-    """Mean, leading eigenvalues and eigenvectors of the weighted covariance.
-
-    Eigenvectors are signed so that their largest-magnitude entry is positive,
-    which makes the PCA initialisation deterministic.
-    """
-    total = sample_weight.sum()
-    mean = sample_weight @ X / total
-    Xc = X - mean
-    cov = (Xc * sample_weight[:, None]).T @ Xc / total
-    values, vectors = np.linalg.eigh(cov)
-    order = np.argsort(values)[::-1][:n_components]
-    values = np.maximum(values[order], 0.0)
-    vectors = vectors[:, order].T
-    signs = np.sign(vectors[np.arange(len(vectors)), np.abs(vectors).argmax(axis=1)])
-    vectors *= np.where(signs == 0, 1.0, signs)[:, None]
-    return mean, values, vectors
-
-
-def _auto_map_size(X, sample_weight, topology):
+def _auto_map_size(n_samples, variances, topology):
     """SOM Toolbox heuristic: about ``5 sqrt(n_samples)`` units.
 
     The side ratio is the square root of the ratio of the two largest
     principal variances, the longer side (rows) along the first component.
+    ``n_samples`` is the sum of the sample weights: weights count as sample
+    frequencies, so a weight of 2 sizes the map as a repeated sample would.
     """
-    # Weights count as sample frequencies, so a weight of 2 sizes the map as a
-    # repeated sample would.
-    n_units = max(1, math.ceil(5.0 * math.sqrt(sample_weight.sum())))
-    _, values, _ = _weighted_pca(X, sample_weight, 2)
-    ratio = math.sqrt(values[0] / values[1]) if len(values) > 1 and values[1] > 0 else 1.0
-    ratio = min(ratio, float(n_units)) if np.isfinite(ratio) else float(n_units)
+    n_units = max(1, math.ceil(5.0 * math.sqrt(n_samples)))
+    ratio = math.sqrt(variances[0] / variances[1]) if len(variances) > 1 and variances[1] > 0 else float(n_units)
+    ratio = min(ratio, float(n_units))
     # Hexagonal rows are sqrt(3)/2 apart, so more rows fit the same height.
     row_step = math.sqrt(0.75) if topology == "hexagonal" else 1.0
     n_columns = max(1, round(math.sqrt(n_units / ratio * row_step)))
     n_rows = max(1, round(n_units / n_columns))
     return n_rows, n_columns
-
-
-def _as_dtype(x, dtype):
-    return np.ascontiguousarray(x, dtype=dtype)
 
 
 class SOMClusterer(
@@ -184,6 +161,17 @@ class SOMClusterer(
         TensorFlow device to compute on (``"cpu"``, ``"gpu"``, ``"/GPU:1"``).
         ``None`` lets TensorFlow place the computation (a GPU when visible).
         Asking for a device TensorFlow does not see raises ``ValueError``.
+    strategy : {"mirrored", "multi_worker"} or callable, default=None
+        Distribute the batch map with ``tf.distribute``: each replica
+        accumulates the sums of its share of every chunk and an all-reduce
+        adds them, so the codebook equals the one-device result up to float
+        rounding. ``"mirrored"``: ``MirroredStrategy`` over all local GPUs;
+        ``"multi_worker"``: ``MultiWorkerMirroredStrategy`` across machines,
+        configured by ``TF_CONFIG`` (every worker runs the same ``fit`` on the
+        same data). A callable (e.g. ``functools.partial`` of a strategy
+        class) is called in :meth:`fit` and must return a strategy; the
+        strategy is never stored, so the estimator still clones and pickles.
+        ``algorithm="batch"`` only.
     random_state : int, RandomState instance or None, default=None
         Seeds initialisation and sample order. Pass an int for reproducible
         results.
@@ -250,6 +238,7 @@ class SOMClusterer(
         "init": [StrOptions(set(INITS)), "array-like"],
         "n_clusters": [Interval(Integral, 1, None, closed="left"), HasMethods(["fit"]), None],
         "device": [str, None],
+        "strategy": [StrOptions({"mirrored", "multi_worker"}), callable, None],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
@@ -273,6 +262,7 @@ class SOMClusterer(
         init="pca",
         n_clusters=None,
         device=None,
+        strategy=None,
         random_state=None,
         verbose=0,
     ):
@@ -292,6 +282,7 @@ class SOMClusterer(
         self.init = init
         self.n_clusters = n_clusters
         self.device = device
+        self.strategy = strategy
         self.random_state = random_state
         self.verbose = verbose
 
@@ -305,6 +296,11 @@ class SOMClusterer(
                 "batch map's weighted mean is undefined; use algorithm='online' or "
                 "'minibatch', or another neighborhood."
             )
+        if self.strategy is not None and self.algorithm != "batch":
+            raise ValueError(
+                f"strategy={self.strategy!r} distributes the batch map only; got "
+                f"algorithm={self.algorithm!r}, whose updates are sequential."
+            )
         if not (isinstance(self.map_size, str)):
             size = tuple(self.map_size)
             if len(size) != 2 or not all(isinstance(s, Integral) and not isinstance(s, bool) and s >= 1 for s in size):
@@ -314,27 +310,42 @@ class SOMClusterer(
                 )
         return _engine().resolve_device(self.device)
 
-    def _validate_X(self, X, reset):
+    def _validate(self, X, sample_weight, reset):
+        """Validate training data; returns it as chunk-readable :class:`ArrayData`."""
         dtype = [np.float64, np.float32] if reset else self.cluster_centers_.dtype
-        X = validate_data(self, X, reset=reset, dtype=dtype, ensure_min_samples=1)
-        self._check_magnitude(X)
-        return X
+        X = validate_data(
+            self, X, reset=reset, dtype=dtype, accept_sparse=("csr", "csc"),
+            ensure_all_finite="allow-nan", ensure_min_samples=1,
+        )
+        masked = self._check_values(X)
+        sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
+        if not sample_weight.sum() > 0:
+            raise ValueError("sample_weight must have a positive sum; all weights are zero.")
+        return ArrayData(X, sample_weight, masked)
 
-    @staticmethod
-    def _check_magnitude(X):
+    def _check_values(self, X):
+        """Reject all-NaN rows and values too large for the dtype; report NaN."""
+        step = self._chunk_size(1, X.shape[1])
+        masked = has_nan(X, step)
+        if masked:
+            check_rows_observed(X, step)
         # Squared distances are computed in the data's dtype: values so large
         # that they overflow would give an inf codebook, not an error.
         limit = math.sqrt(np.finfo(X.dtype).max / (8.0 * max(1, X.shape[1])))
-        if X.size and np.abs(X).max() > limit:
+        largest = max_abs(X, step)
+        if largest > limit:
             raise ValueError(
-                f"X has values up to {np.abs(X).max():.3g}, too large to compute "
-                f"squared distances in {X.dtype} (limit {limit:.3g}); scale the data "
-                "or pass float64."
+                f"X has values up to {largest:.3g}, too large to compute squared "
+                f"distances in {X.dtype} (limit {limit:.3g}); scale the data or pass float64."
             )
+        return masked
 
     # -- set-up ---------------------------------------------------------------
 
-    def _resolve_map_size(self, X, sample_weight):
+    def _initial_state(self, data, rng):
+        """Map size, unit coordinates and initial codebook for a fresh start."""
+        step = self._chunk_size(1, data.n_features)
+        stats = None
         if isinstance(self.map_size, str):
             if not isinstance(self.init, str):
                 rows = np.asarray(self.init).shape[0]
@@ -342,44 +353,50 @@ class SOMClusterer(
                     f"init is an array of {rows} units but map_size='auto'; give "
                     "map_size explicitly with n_rows * n_columns equal to that."
                 )
-            size = _auto_map_size(X, sample_weight, self.topology)
+            stats = weighted_statistics(data, step)
+            map_size = _auto_map_size(stats[3], stats[1], self.topology)
         else:
-            size = tuple(int(s) for s in self.map_size)
-        check_map_size(size, self.topology, self.periodic)
-        return size
-
-    def _initial_codebook(self, X, sample_weight, map_size, coordinates, rng):
+            map_size = tuple(int(s) for s in self.map_size)
+        check_map_size(map_size, self.topology, self.periodic)
+        coordinates = unit_coordinates(map_size, self.topology)
         n_units = map_size[0] * map_size[1]
+        dtype = data.dtype
         if not isinstance(self.init, str):
-            codebook = np.array(self.init, dtype=X.dtype)
-            if codebook.shape != (n_units, X.shape[1]):
+            codebook = np.array(self.init, dtype=dtype)
+            if codebook.shape != (n_units, data.n_features):
                 raise ValueError(
                     f"init has shape {codebook.shape}; expected (n_units, n_features) = "
-                    f"({n_units}, {X.shape[1]})."
+                    f"({n_units}, {data.n_features})."
                 )
             if not np.all(np.isfinite(codebook)):
                 raise ValueError("init contains NaN or infinity.")
-            return codebook
-        positive = sample_weight > 0
-        if self.init == "sample":
-            p = sample_weight / sample_weight.sum()
-            rows = rng.choice(X.shape[0], size=n_units, replace=n_units > positive.sum(), p=p)
-            return X[rows].copy()
-        if self.init == "random":
-            low, high = X[positive].min(axis=0), X[positive].max(axis=0)
-            return (low + rng.uniform(size=(n_units, X.shape[1])) * (high - low)).astype(X.dtype)
-        # "pca": spread the units over the plane of the two leading components,
-        # one standard deviation each way, the first along the longer side.
-        mean, values, vectors = _weighted_pca(X.astype(np.float64), sample_weight.astype(np.float64), 2)
-        extent = np.ptp(coordinates, axis=0)
-        unit_pos = np.zeros_like(coordinates)
-        spread = extent > 0
-        unit_pos[:, spread] = (coordinates[:, spread] - coordinates[:, spread].min(axis=0)) / extent[spread] * 2 - 1
-        axes = np.argsort(-extent, kind="stable")  # longer side first
-        codebook = np.tile(mean, (n_units, 1))
-        for component, axis in enumerate(axes[: len(values)]):
-            codebook += np.outer(unit_pos[:, axis] * np.sqrt(values[component]), vectors[component])
-        return codebook.astype(X.dtype)
+        elif self.init == "sample":
+            weights = data.sample_weight
+            rows = rng.choice(data.n_samples, size=n_units, replace=n_units > np.count_nonzero(weights), p=weights / weights.sum())
+            codebook = data.rows(rows, np.float64)
+            # A missing entry of a drawn sample takes the mean of the drawn units.
+            if data.masked:
+                fill = np.nan_to_num(np.nanmean(np.where(np.isnan(codebook).all(axis=0), 0.0, codebook), axis=0))
+                codebook = np.where(np.isnan(codebook), fill, codebook)
+            codebook = codebook.astype(dtype)
+        elif self.init == "random":
+            low, high = feature_ranges(data, step)
+            codebook = (low + rng.uniform(size=(n_units, data.n_features)) * (high - low)).astype(dtype)
+        else:
+            # "pca": spread the units over the plane of the two leading
+            # components, one standard deviation each way, the first component
+            # along the longer side of the map.
+            mean, values, vectors, _ = stats if stats is not None else weighted_statistics(data, step)
+            extent = np.ptp(coordinates, axis=0)
+            unit_pos = np.zeros_like(coordinates)
+            spread = extent > 0
+            unit_pos[:, spread] = (coordinates[:, spread] - coordinates[:, spread].min(axis=0)) / extent[spread] * 2 - 1
+            axes = np.argsort(-extent, kind="stable")
+            codebook = np.tile(mean, (n_units, 1))
+            for component, axis in enumerate(axes[: len(values)]):
+                codebook += np.outer(unit_pos[:, axis] * np.sqrt(values[component]), vectors[component])
+            codebook = codebook.astype(dtype)
+        return map_size, coordinates, codebook
 
     def _radius_range(self, map_size):
         end = float(self.radius_end)
@@ -402,67 +419,60 @@ class SOMClusterer(
         rate = DECAYS[self.learning_rate_decay](*self._learning_rate_range(), progress)
         return radius, rate
 
-    def _chunk_size(self, n_units):
+    def _chunk_size(self, n_units, n_features):
+        """Rows per chunk: ``batch_size``, or as many as keep a chunk's blocks small."""
         if self.batch_size != "auto":
             return int(self.batch_size)
         if self.algorithm == "minibatch":
             return _MINIBATCH_SIZE
-        return max(256, _CHUNK_ELEMENTS // n_units)
+        return max(256, _CHUNK_ELEMENTS // max(n_units, n_features, 1))
 
     # -- training -------------------------------------------------------------
 
-    def _run_epoch(self, X, sample_weight, codebook, map_size, D2, epoch, rng, device):
-        """One pass over ``X`` starting at ``epoch``; returns the new codebook."""
+    def _run_epoch(self, data, codebook, map_size, D2, epoch, rng, device, strategy):
+        """One pass over the data starting at ``epoch``; returns the new codebook."""
         engine = _engine()
-        n = X.shape[0]
-        step = self._chunk_size(codebook.shape[0])
+        step = self._chunk_size(codebook.shape[0], data.n_features)
         dtype = codebook.dtype
         if self.algorithm == "batch":
             progress = epoch / (self.max_iter - 1) if self.max_iter > 1 else 1.0
             radius, rate = self._schedule(progress, map_size)
             H = NEIGHBORHOODS[self.neighborhood](D2, radius).astype(dtype)
-            chunks = (
-                (_as_dtype(X[i : i + step], dtype), _as_dtype(sample_weight[i : i + step], dtype))
-                for i in range(0, n, step)
-            )
-            codebook, _ = engine.batch_epoch(chunks, codebook, H, rate, device)
+            chunks = data.chunks(step, dtype)
+            if strategy is not None:
+                codebook, _ = engine.distributed_batch_epoch(chunks, codebook, H, rate, strategy, data.masked)
+            else:
+                epoch_fn = engine.masked_batch_epoch if data.masked else engine.batch_epoch
+                codebook, _ = epoch_fn(chunks, codebook, H, rate, device)
             return codebook, radius
-        order = rng.permutation(n)
-        positions = (epoch + np.arange(n) / n) / self.max_iter
-        radius, rate = self._schedule(positions, map_size)
-        if self.algorithm == "online":
-            rate = rate * sample_weight[order]
-            chunks = (
-                (
-                    _as_dtype(X[order[i : i + step]], dtype),
-                    _as_dtype(radius[i : i + step], dtype),
-                    _as_dtype(rate[i : i + step], dtype),
-                )
-                for i in range(0, n, step)
-            )
-            codebook = engine.online_epoch(chunks, codebook, D2.astype(dtype), self.neighborhood, device)
-        else:
-            batches = (
-                (
-                    _as_dtype(X[order[i : i + step]], dtype),
-                    _as_dtype(sample_weight[order[i : i + step]], dtype),
-                    float(radius[i]),
-                    float(rate[i]),
-                )
-                for i in range(0, n, step)
-            )
-            codebook = engine.minibatch_epoch(batches, codebook, D2.astype(dtype), self.neighborhood, device)
-        return codebook, float(radius[-1])
+        D2 = D2.astype(dtype)
+        last_radius = [float(self._schedule(1.0, map_size)[0])]
 
-    def _fit(self, X, sample_weight, partial):
+        def scheduled(chunks):
+            for X, weights, positions in chunks:
+                radius, rate = self._schedule((epoch + positions) / self.max_iter, map_size)
+                last_radius[0] = float(radius[-1])
+                yield X, weights, radius.astype(dtype), rate.astype(dtype)
+
+        chunks = scheduled(data.shuffled_chunks(step, dtype, rng))
+        if self.algorithm == "online":
+            epoch_fn = engine.masked_online_epoch if data.masked else engine.online_epoch
+            # A sample's weight scales its learning rate.
+            codebook = epoch_fn(((X, r, lr * w) for X, w, r, lr in chunks), codebook, D2, self.neighborhood, device)
+        else:
+            epoch_fn = engine.masked_minibatch_epoch if data.masked else engine.minibatch_epoch
+            batches = ((X, w, float(r[0]), float(lr[0])) for X, w, r, lr in chunks)
+            codebook = epoch_fn(batches, codebook, D2, self.neighborhood, device)
+        return codebook, last_radius[0]
+
+    def _fit(self, data, partial):
         """Shared by :meth:`fit` and :meth:`partial_fit`: set up if needed, train."""
         device = self._check_params()
+        strategy = None if self.strategy is None else _engine().make_strategy(self.strategy)
         first = not (partial and hasattr(self, "cluster_centers_"))
         if first:
             rng = check_random_state(self.random_state)
-            map_size = self._resolve_map_size(X, sample_weight)
-            coordinates = unit_coordinates(map_size, self.topology)
-            codebook = self._initial_codebook(X, sample_weight, map_size, coordinates, rng)
+            map_size, coordinates, codebook = self._initial_state(data, rng)
             n_iter = 0
         else:
             rng = self._random_state
@@ -474,25 +484,25 @@ class SOMClusterer(
         epochs = 1 if partial else self.max_iter
         start = time.perf_counter()
         for epoch in range(n_iter, n_iter + epochs):
-            codebook, radius = self._run_epoch(X, sample_weight, codebook, map_size, D2, epoch, rng, device)
+            codebook, radius = self._run_epoch(data, codebook, map_size, D2, epoch, rng, device, strategy)
             if not np.all(np.isfinite(codebook)):
                 raise FloatingPointError(
                     "Training produced a non-finite codebook; the learning rate may be "
                     "too large or the data badly scaled."
                 )
             if self.verbose:
-                qe = self._errors(X, codebook, device)[2]
+                qe = self._errors(data, codebook, device)[2]
                 report_epoch(
                     "SOMClusterer", epoch + 1, max(self.max_iter, epoch + 1), radius,
-                    np.average(qe, weights=sample_weight), time.perf_counter() - start,
+                    np.average(qe, weights=data.sample_weight), time.perf_counter() - start,
                     last=epoch + 1 == n_iter + epochs,
                 )
-        self._set_fitted(X, sample_weight, codebook, map_size, coordinates, D2, n_iter + epochs, rng, device)
+        self._set_fitted(data, codebook, map_size, coordinates, D2, n_iter + epochs, rng, device)
         return self
 
-    def _set_fitted(self, X, sample_weight, codebook, map_size, coordinates, D2, n_iter, rng, device):
+    def _set_fitted(self, data, codebook, map_size, coordinates, D2, n_iter, rng, device):
         """Compute every fitted attribute first, then assign them together."""
-        first, second, qe = self._errors(X, codebook, device)
+        first, second, qe = self._errors(data, codebook, device)
         adjacent = adjacency_from_squared_distances(D2)
         unit_labels = self._cluster_units(codebook, adjacent)
         self.cluster_centers_ = codebook
@@ -500,8 +510,8 @@ class SOMClusterer(
         self.unit_coordinates_ = coordinates
         self.n_iter_ = n_iter
         self._random_state = rng
-        self.quantization_error_ = float(np.average(qe, weights=sample_weight))
-        self.topographic_error_ = topographic_error_from_bmus(first, second, adjacent, sample_weight=sample_weight)
+        self.quantization_error_ = float(np.average(qe, weights=data.sample_weight))
+        self.topographic_error_ = topographic_error_from_bmus(first, second, adjacent, sample_weight=data.sample_weight)
         if unit_labels is None:
             self.__dict__.pop("unit_labels_", None)
             self.labels_ = first
@@ -532,11 +542,12 @@ class SOMClusterer(
             labels = model.fit(codebook).labels_
         return np.asarray(labels).astype(np.intp, copy=False)
 
-    def _errors(self, X, codebook, device):
-        step = self._chunk_size(codebook.shape[0])
-        dtype = codebook.dtype
-        chunks = (_as_dtype(X[i : i + step], dtype) for i in range(0, X.shape[0], step))
-        return _engine().best_matching_units(chunks, codebook, device)
+    def _errors(self, data, codebook, device):
+        """First BMU, second BMU and quantization error of every sample."""
+        step = self._chunk_size(codebook.shape[0], data.n_features)
+        engine = _engine()
+        bmus = engine.masked_best_matching_units if data.masked else engine.best_matching_units
+        return bmus((X for X, _ in data.chunks(step, codebook.dtype)), codebook, device)
 
     # -- public API -----------------------------------------------------------
 
@@ -544,10 +555,15 @@ class SOMClusterer(
     def fit(self, X, y=None, sample_weight=None):
         """Train the map on ``X`` for ``max_iter`` epochs, from a fresh start.
 
+        ``X`` is read ``batch_size`` rows at a time, so a :class:`numpy.memmap`
+        larger than memory trains with bounded memory; sparse matrices are
+        densified one chunk at a time; NaN marks a missing value.
+
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Training data.
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data. NaN entries are missing values: distances and
+            updates use only each sample's observed features.
         y : Ignored
             Not used, present for API consistency by convention.
         sample_weight : array-like of shape (n_samples,), default=None
@@ -560,9 +576,8 @@ class SOMClusterer(
             Fitted estimator.
         """
         with _rollback_on_error(self):
-            X = self._validate_X(X, reset=True)
-            sample_weight = self._check_sample_weight(sample_weight, X)
-            return self._fit(X, sample_weight, partial=False)
+            data = self._validate(X, sample_weight, reset=True)
+            return self._fit(data, partial=False)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y=None, sample_weight=None):
@@ -571,11 +586,13 @@ class SOMClusterer(
         The first call initialises the map from ``X``. Each call advances the
         radius and learning-rate schedules by one of ``max_iter`` epochs, so
         calling it ``max_iter`` times on the same data equals :meth:`fit`;
-        after that the schedule stays at its end values.
+        after that the schedule stays at its end values. To stream one pass
+        over ``k`` chunks with the schedule spanning the stream, set
+        ``max_iter=k`` and call ``partial_fit`` once per chunk.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             A batch of training data.
         y : Ignored
             Not used, present for API consistency by convention.
@@ -589,32 +606,25 @@ class SOMClusterer(
         """
         with _rollback_on_error(self):
             first = not hasattr(self, "cluster_centers_")
-            X = self._validate_X(X, reset=first)
-            sample_weight = self._check_sample_weight(sample_weight, X)
-            return self._fit(X, sample_weight, partial=True)
+            data = self._validate(X, sample_weight, reset=first)
+            return self._fit(data, partial=True)
 
-    @staticmethod
-    def _check_sample_weight(sample_weight, X):
-        sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
-        if not sample_weight.sum() > 0:
-            raise ValueError("sample_weight must have a positive sum; all weights are zero.")
-        return sample_weight
-
-    def _check_test_data(self, X):
+    def _test_data(self, X):
+        """Validate data for prediction; the codebook is used in X's dtype."""
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
-        self._check_magnitude(X)
-        return X
-
-    def _codebook_for(self, X):
-        return self.cluster_centers_.astype(X.dtype, copy=False)
+        X = validate_data(
+            self, X, reset=False, dtype=[np.float64, np.float32], accept_sparse=("csr", "csc"),
+            ensure_all_finite="allow-nan",
+        )
+        masked = self._check_values(X)
+        return ArrayData(X, np.ones(X.shape[0]), masked), self.cluster_centers_.astype(X.dtype, copy=False)
 
     def best_matching_unit(self, X):
         """Index of each sample's best-matching unit (row-major grid order).
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Data.
 
         Returns
@@ -623,15 +633,15 @@ class SOMClusterer(
             Unit indices; ``np.unravel_index(units, som.map_size_)`` gives the
             grid row and column.
         """
-        X = self._check_test_data(X)
-        return self._errors(X, self._codebook_for(X), _engine().resolve_device(self.device))[0]
+        data, codebook = self._test_data(X)
+        return self._errors(data, codebook, _engine().resolve_device(self.device))[0]
 
     def best_matching_coordinates(self, X):
         """Position on the map of each sample's best-matching unit.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Data.
 
         Returns
@@ -647,7 +657,7 @@ class SOMClusterer(
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Data.
 
         Returns
@@ -663,26 +673,27 @@ class SOMClusterer(
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Data.
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Data. With NaN entries, distances use the observed features only.
 
         Returns
         -------
         distances : ndarray of shape (n_samples, n_units)
             In the dtype of ``X`` (float32 stays float32).
         """
-        X = self._check_test_data(X)
-        codebook = self._codebook_for(X)
-        step = self._chunk_size(codebook.shape[0])
-        chunks = (_as_dtype(X[i : i + step], X.dtype) for i in range(0, X.shape[0], step))
-        return _engine().distances(chunks, codebook, _engine().resolve_device(self.device))
+        data, codebook = self._test_data(X)
+        engine = _engine()
+        distances = engine.masked_distances if data.masked else engine.distances
+        step = self._chunk_size(codebook.shape[0], data.n_features)
+        chunks = (X for X, _ in data.chunks(step, codebook.dtype))
+        return distances(chunks, codebook, engine.resolve_device(self.device))
 
     def score(self, X, y=None, sample_weight=None):
         """Minus the mean quantization error of ``X`` (higher is better).
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Data.
         y : Ignored
             Not used, present for API consistency by convention.
@@ -694,9 +705,9 @@ class SOMClusterer(
         score : float
             ``-quantization_error``.
         """
-        X = self._check_test_data(X)
-        sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
-        qe = self._errors(X, self._codebook_for(X), _engine().resolve_device(self.device))[2]
+        data, codebook = self._test_data(X)
+        sample_weight = _check_sample_weight(sample_weight, data.X, dtype=np.float64, ensure_non_negative=True)
+        qe = self._errors(data, codebook, _engine().resolve_device(self.device))[2]
         return -float(np.average(qe, weights=sample_weight))
 
     @property
@@ -709,4 +720,6 @@ class SOMClusterer(
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        tags.input_tags.allow_nan = True
+        tags.input_tags.sparse = True
         return tags

@@ -18,7 +18,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from sksom import SOMClusterer
-from sksom._topology import NEIGHBORHOODS, squared_grid_distances, unit_coordinates
+from sksom._data import ArrayData
+from sksom._topology import NEIGHBORHOODS, squared_grid_distances
 from sksom.metrics import quantization_error, topographic_error
 
 X_blobs, y_blobs = make_blobs(n_samples=120, centers=3, n_features=4, random_state=0)
@@ -40,6 +41,13 @@ def _reference_batch_epoch(X, W, map_size, topology, periodic, neighborhood, rad
     has_data = denominator > 0
     new[has_data] = numerator[has_data] / denominator[has_data, None]
     return new
+
+
+def _initial_codebook(X, **params):
+    """The codebook SOMClusterer(**params) starts training from."""
+    som = SOMClusterer(**params)
+    data = ArrayData(X, np.ones(len(X)), masked=False)
+    return som._initial_state(data, np.random.RandomState(params.get("random_state")))[2]
 
 
 # -- training ------------------------------------------------------------------
@@ -103,9 +111,7 @@ def test_partial_fit_continues_the_radius_schedule():
     # The first call used the start radius: compare with a one-epoch reference.
     first = SOMClusterer(map_size=(3, 3), max_iter=3, radius_start=3.0, radius_end=1.0, random_state=0)
     first.partial_fit(X_blobs)
-    init = SOMClusterer(map_size=(3, 3), max_iter=1, random_state=0)._initial_codebook(
-        X_blobs, np.ones(len(X_blobs)), (3, 3), unit_coordinates((3, 3)), np.random.RandomState(0)
-    )
+    init = _initial_codebook(X_blobs, map_size=(3, 3), random_state=0)
     expected = _reference_batch_epoch(X_blobs, init, (3, 3), "rectangular", False, "gaussian", 3.0)
     np.testing.assert_allclose(first.cluster_centers_, expected, rtol=1e-10)
 
@@ -138,8 +144,7 @@ def test_same_seed_gives_identical_results(init, algorithm):
 def test_training_organises_the_map():
     """Check that a trained map beats its initialisation and preserves topology."""
     som = SOMClusterer(map_size=(8, 8), init="random", max_iter=15, random_state=0).fit(X_digits)
-    init = SOMClusterer(map_size=(8, 8), init="random", max_iter=1, random_state=0)
-    W0 = init._initial_codebook(X_digits, np.ones(len(X_digits)), (8, 8), unit_coordinates((8, 8)), np.random.RandomState(0))
+    W0 = _initial_codebook(X_digits, map_size=(8, 8), init="random", random_state=0)
     assert som.quantization_error_ < 0.7 * quantization_error(X_digits, W0)
     assert som.topographic_error_ < 0.2
 
@@ -333,7 +338,7 @@ def test_bad_parameters_raise_clear_errors(params, message):
 
 
 BAD_X = [
-    (np.array([[0.0, np.nan], [1.0, 2.0]]), ValueError, "NaN"),
+    (np.array([[1.0, 2.0], [np.nan, np.nan]]), ValueError, "Row 1 of X is all NaN"),
     (np.array([[0.0, np.inf], [1.0, 2.0]]), ValueError, "infinity"),
     (np.empty((0, 3)), ValueError, "0 sample"),
     (np.empty((3, 0)), ValueError, "0 feature"),

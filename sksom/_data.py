@@ -1,0 +1,153 @@
+"""Training data read in chunks: arrays, memory maps, sparse matrices, streams.
+
+Training never needs the whole data set in memory at once: every pass over the
+data (statistics for the initialisation, each epoch, the final errors) reads
+it ``batch_size`` rows at a time. A chunk is handed to the engine as a dense,
+C-contiguous array of the compute dtype; NaN marks a missing value.
+"""
+
+import numpy as np
+from scipy import sparse
+from scipy.sparse.linalg import LinearOperator, eigsh
+
+# Above this many features the covariance matrix is not formed; its leading
+# eigenvectors are found by Lanczos iterations, one data pass per product.
+_DENSE_COVARIANCE_MAX_FEATURES = 2048
+
+
+def to_dense(X, dtype):
+    """A chunk as a dense C-contiguous array of ``dtype``."""
+    if sparse.issparse(X):
+        X = X.toarray()
+    return np.ascontiguousarray(X, dtype=dtype)
+
+
+def max_abs(X, step):
+    """Largest absolute value of ``X``, ignoring NaN, without a full-size copy."""
+    if sparse.issparse(X):
+        return float(np.nanmax(np.abs(X.data))) if X.nnz else 0.0
+    best = 0.0
+    for start in range(0, X.shape[0], step):
+        chunk = X[start : start + step]
+        if np.isnan(chunk).all():
+            continue
+        best = max(best, float(np.nanmax(chunk)), -float(np.nanmin(chunk)))
+    return best
+
+
+def has_nan(X, step):
+    """Whether ``X`` has a NaN, read in chunks."""
+    if sparse.issparse(X):
+        return bool(np.isnan(X.data).any())
+    return any(np.isnan(X[start : start + step]).any() for start in range(0, X.shape[0], step))
+
+
+def check_rows_observed(X, step):
+    """Raise if a row of ``X`` has no observed (non-NaN) value."""
+    for start in range(0, X.shape[0], step):
+        chunk = to_dense(X[start : start + step], np.float64)
+        empty = np.flatnonzero(np.isnan(chunk).all(axis=1))
+        if empty.size:
+            raise ValueError(
+                f"Row {start + empty[0]} of X is all NaN: a sample needs at least one "
+                "observed feature to be placed on the map."
+            )
+
+
+class ArrayData:
+    """Validated in-memory, memory-mapped or sparse data with sample weights."""
+
+    def __init__(self, X, sample_weight, masked):
+        self.X = X.tocsr() if sparse.issparse(X) else X
+        self.sample_weight = sample_weight
+        self.masked = masked
+        self.n_samples, self.n_features = X.shape
+        self.dtype = X.dtype
+
+    def rows(self, index, dtype):
+        """Dense copy of the rows at ``index`` (a slice or an index array)."""
+        return to_dense(self.X[index], dtype)
+
+    def chunks(self, step, dtype):
+        """Consecutive ``(X, sample_weight)`` chunks of at most ``step`` rows."""
+        for start in range(0, self.n_samples, step):
+            rows = slice(start, start + step)
+            yield self.rows(rows, dtype), np.ascontiguousarray(self.sample_weight[rows], dtype=dtype)
+
+    def shuffled_chunks(self, step, dtype, rng):
+        """``(X, sample_weight, positions)`` chunks in a random order of all rows.
+
+        ``positions`` is each row's place in the epoch as a fraction in [0, 1).
+        """
+        order = rng.permutation(self.n_samples)
+        for start in range(0, self.n_samples, step):
+            rows = order[start : start + step]
+            positions = (start + np.arange(len(rows))) / self.n_samples
+            yield self.rows(rows, dtype), np.ascontiguousarray(self.sample_weight[rows], dtype=dtype), positions
+
+
+def weighted_statistics(data, step, n_components=2):
+    """Weighted mean and leading principal axes of the data, in one or more passes.
+
+    Missing values are replaced by the feature's weighted mean for the
+    covariance. Returns ``(mean, variances, axes)`` with ``axes`` of shape
+    ``(n_components, n_features)``, each signed so that its largest-magnitude
+    entry is positive (a deterministic initialisation).
+    """
+    d = data.n_features
+    total = 0.0
+    sums = np.zeros(d)
+    observed = np.zeros(d)
+    for X, w in data.chunks(step, np.float64):
+        mask = ~np.isnan(X)
+        total += w.sum()
+        sums += w @ np.where(mask, X, 0.0)
+        observed += w @ mask
+    mean = np.divide(sums, observed, out=np.zeros(d), where=observed > 0)
+
+    def centred(X):
+        X = X - mean
+        return np.where(np.isnan(X), 0.0, X)
+
+    k = min(n_components, d)
+    if d <= _DENSE_COVARIANCE_MAX_FEATURES:
+        cov = np.zeros((d, d))
+        for X, w in data.chunks(step, np.float64):
+            Xc = centred(X)
+            cov += (Xc * w[:, None]).T @ Xc
+        values, vectors = np.linalg.eigh(cov / total)
+        order = np.argsort(values)[::-1][:k]
+        values, vectors = values[order], vectors[:, order].T
+    else:
+
+        def matvec(v):
+            out = np.zeros(d)
+            for X, w in data.chunks(step, np.float64):
+                Xc = centred(X)
+                out += Xc.T @ (w * (Xc @ np.ravel(v)))
+            return out / total
+
+        operator = LinearOperator((d, d), matvec=matvec, dtype=np.float64)
+        values, vectors = eigsh(operator, k=k, which="LA", v0=np.ones(d))
+        order = np.argsort(values)[::-1]
+        values, vectors = values[order], vectors[:, order].T
+    values = np.maximum(values, 0.0)
+    signs = np.sign(vectors[np.arange(k), np.abs(vectors).argmax(axis=1)])
+    vectors = vectors * np.where(signs == 0, 1.0, signs)[:, None]
+    return mean, values, vectors, total
+
+
+def feature_ranges(data, step):
+    """Per-feature minimum and maximum over rows with positive weight, ignoring NaN."""
+    low = np.full(data.n_features, np.inf)
+    high = np.full(data.n_features, -np.inf)
+    for X, w in data.chunks(step, np.float64):
+        X = X[w > 0]
+        if X.size:
+            low = np.fmin(low, np.nanmin(np.where(np.isnan(X), np.inf, X), axis=0))
+            high = np.fmax(high, np.nanmax(np.where(np.isnan(X), -np.inf, X), axis=0))
+    # A feature never observed spans nothing.
+    unseen = ~np.isfinite(low)
+    low[unseen] = 0.0
+    high[unseen] = 0.0
+    return low, high
