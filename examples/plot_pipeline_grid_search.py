@@ -30,6 +30,7 @@ from sklearn.preprocessing import StandardScaler
 
 from sksom import SOMClusterer
 from sksom.metrics import map_size_scorer
+from sksom.plotting import plot_label_map
 
 X, y = load_digits(return_X_y=True)
 pipe = make_pipeline(
@@ -74,18 +75,9 @@ fig.tight_layout()
 # %%
 # The selected map
 # ----------------
-# ``labels_`` of the refitted map give each image its unit; the digit most
-# often found on each unit shows how the map has laid the classes out.
-som = search.best_estimator_[-1]
-rows, columns = som.map_size_
-majority = np.full(rows * columns, -1)
-for unit in np.unique(som.labels_):
-    majority[unit] = np.bincount(y[som.labels_ == unit]).argmax()
+# The refitted pipeline maps every image to a unit. The label map colours
+# each unit by the digit most often found on it (paler where the unit mixes
+# digits): the map has laid the classes out in regions, without seeing ``y``.
 fig, ax = plt.subplots(figsize=(5, 5))
-ax.imshow(majority.reshape(rows, columns), cmap="tab10", vmin=0, vmax=9)
-for unit, digit in enumerate(majority):
-    if digit >= 0:
-        ax.text(unit % columns, unit // columns, str(digit), ha="center", va="center", color="white")
-ax.set_title("most common digit on each unit")
-ax.set_axis_off()
+plot_label_map(search.best_estimator_, X, y, ax=ax)
 plt.show()
