@@ -43,9 +43,7 @@ by_bic = GridSearchCV(som, {"map_size": sizes}, scoring=map_size_scorer, cv=3).f
 by_qe = GridSearchCV(som, {"map_size": sizes}, cv=3).fit(X_train)
 
 print("map size   map_size_scorer   -quantization error")
-for size, bic, qe in zip(
-    sizes, by_bic.cv_results_["mean_test_score"], by_qe.cv_results_["mean_test_score"]
-):
+for size, bic, qe in zip(sizes, by_bic.cv_results_["mean_test_score"], by_qe.cv_results_["mean_test_score"]):
     print(f"{str(size):9s}  {bic:16.2f}  {qe:20.3f}")
 print("map_size_scorer picks", by_bic.best_params_["map_size"])
 print("score() picks", by_qe.best_params_["map_size"])

@@ -97,11 +97,12 @@ def u_matrix(model, *, reduce="mean"):
     som, _ = _unwrap(model)
     weights = som.cluster_centers_.astype(np.float64)
     adjacent = _adjacency(som)
-    distances = np.sqrt(((weights[:, None, :] - weights[None, :, :]) ** 2).sum(axis=-1))
-    values = np.zeros(weights.shape[0])
-    for unit, neighbours in enumerate(adjacent):
-        if neighbours.any():
-            values[unit] = _REDUCTIONS[reduce](distances[unit, neighbours])
+    # Only adjacent pairs: a full distance matrix of a large map of images
+    # would not fit in memory. np.nonzero lists the pairs unit by unit.
+    units, neighbours = np.nonzero(adjacent)
+    distances = np.linalg.norm(weights[units] - weights[neighbours], axis=1)
+    per_unit = np.split(distances, np.cumsum(adjacent.sum(axis=1))[:-1])
+    values = np.array([_REDUCTIONS[reduce](d) if len(d) else 0.0 for d in per_unit])
     return _grid(som, values)
 
 
@@ -257,8 +258,7 @@ def codebook_images(model, *, image_shape=None, inverse_transform=False):
         side = math.isqrt(n_features)
         if side * side != n_features:
             raise ValueError(
-                f"The codebook has {n_features} features, not a square number; "
-                "pass image_shape, e.g. (height, width)."
+                f"The codebook has {n_features} features, not a square number; pass image_shape, e.g. (height, width)."
             )
         image_shape = (side, side)
     image_shape = tuple(int(s) for s in image_shape)

@@ -61,9 +61,7 @@ def _bmus(X, codebook, k):
     X = check_array(X, dtype=[np.float64, np.float32])
     codebook = check_array(codebook, dtype=X.dtype)
     if X.shape[1] != codebook.shape[1]:
-        raise ValueError(
-            f"X has {X.shape[1]} features but the codebook has {codebook.shape[1]}."
-        )
+        raise ValueError(f"X has {X.shape[1]} features but the codebook has {codebook.shape[1]}.")
     k = min(k, codebook.shape[0])
     order = np.empty((X.shape[0], k), dtype=np.intp)
     nearest = np.empty(X.shape[0], dtype=X.dtype)
@@ -447,8 +445,7 @@ def _unwrap(model):
         preprocess = model[:-1] if len(model.steps) > 1 else None
     if not (hasattr(som, "map_size") and hasattr(som, "fit")):
         raise TypeError(
-            "Expected a fitted SOMClusterer or a Pipeline whose last step is one; "
-            f"got {type(som).__name__}."
+            f"Expected a fitted SOMClusterer or a Pipeline whose last step is one; got {type(som).__name__}."
         )
     check_is_fitted(som, "cluster_centers_")
     return som, preprocess

@@ -101,7 +101,9 @@ def plot_u_matrix(model, *, reduce="mean", ax=None, cmap="bone_r", colorbar=True
     som, _ = _unwrap(model)
     ax = _get_axes(ax)
     values = maps.u_matrix(model, reduce=reduce)
-    _draw_units(ax, som, values, cmap=cmap, colorbar=colorbar, label=f"{reduce} distance to neighbours", title="U-matrix")
+    _draw_units(
+        ax, som, values, cmap=cmap, colorbar=colorbar, label=f"{reduce} distance to neighbours", title="U-matrix"
+    )
     return ax
 
 
@@ -135,7 +137,7 @@ def plot_hit_map(model, X, *, sample_weight=None, ax=None, cmap="Greens", colorb
     hits = maps.hit_map(model, X, sample_weight=sample_weight)
     _draw_units(ax, som, hits, cmap=cmap, vmin=0, colorbar=colorbar, label="samples", title="Hit map")
     if annotate:
-        for (x, y), count in zip(_unit_positions(som), hits.ravel()):
+        for (x, y), count in zip(_unit_positions(som), hits.ravel(), strict=True):
             ax.text(x, y, f"{count:g}", ha="center", va="center", fontsize="x-small")
     return ax
 
@@ -175,7 +177,9 @@ def plot_component_plane(model, feature, *, inverse_transform=False, ax=None, cm
     names = _feature_names(model, inverse_transform)
     if isinstance(feature, str):
         if names is None or feature not in list(names):
-            raise ValueError(f"Unknown feature {feature!r}; the map knows the features {None if names is None else list(names)}.")
+            raise ValueError(
+                f"Unknown feature {feature!r}; the map knows the features {None if names is None else list(names)}."
+            )
         index = list(names).index(feature)
     elif isinstance(feature, (int, np.integer)) and -len(planes) <= feature < len(planes):
         index = int(feature) % len(planes)
@@ -223,7 +227,13 @@ def plot_label_map(model, X, y, *, sample_weight=None, ax=None, cmap="tab10", an
     n_classes = len(labels.classes)
     values = np.where(majority >= 0, majority, np.nan)
     cells = _draw_units(
-        ax, som, values, cmap=_discrete_cmap(cmap, n_classes), vmin=-0.5, vmax=n_classes - 0.5, colorbar=False,
+        ax,
+        som,
+        values,
+        cmap=_discrete_cmap(cmap, n_classes),
+        vmin=-0.5,
+        vmax=n_classes - 0.5,
+        colorbar=False,
         title="Label map",
     )
     cells.set_alpha(np.nan_to_num(labels.share.ravel(), nan=0.0))
@@ -232,7 +242,7 @@ def plot_label_map(model, X, y, *, sample_weight=None, ax=None, cmap="tab10", an
         bar.ax.set_yticklabels([str(c) for c in labels.classes])
         bar.solids.set_alpha(1.0)
     if annotate:
-        for (x, y_pos), index in zip(_unit_positions(som), majority):
+        for (x, y_pos), index in zip(_unit_positions(som), majority, strict=True):
             if index >= 0:
                 ax.text(x, y_pos, str(labels.classes[index]), ha="center", va="center", fontsize="x-small")
     return ax
@@ -250,7 +260,9 @@ def _boundary_segments(som, unit_labels):
     drawn = np.isclose(np.hypot(delta[:, 0], delta[:, 1]), 1.0) & (unit_labels[i] != unit_labels[j])
     i, j, delta = i[drawn], j[drawn], delta[drawn]
     middle = (positions[i] + positions[j]) / 2.0
-    half_edge = (0.5 * _HEX_RADIUS if som.topology == "hexagonal" else 0.5) * np.column_stack([-delta[:, 1], delta[:, 0]])
+    half_edge = (0.5 * _HEX_RADIUS if som.topology == "hexagonal" else 0.5) * np.column_stack(
+        [-delta[:, 1], delta[:, 0]]
+    )
     return np.stack([middle - half_edge, middle + half_edge], axis=1)
 
 
@@ -285,8 +297,14 @@ def plot_clusters(model, *, ax=None, cmap="tab20", boundaries=True, colorbar=Tru
     unit_labels = som.unit_labels_
     n_clusters = int(unit_labels.max()) + 1
     cells = _draw_units(
-        ax, som, unit_labels, cmap=_discrete_cmap(cmap, n_clusters), vmin=-0.5, vmax=n_clusters - 0.5,
-        colorbar=False, title="Clusters",
+        ax,
+        som,
+        unit_labels,
+        cmap=_discrete_cmap(cmap, n_clusters),
+        vmin=-0.5,
+        vmax=n_clusters - 0.5,
+        colorbar=False,
+        title="Clusters",
     )
     if colorbar:
         ax.figure.colorbar(cells, ax=ax, ticks=np.arange(n_clusters), label="cluster")

@@ -66,7 +66,9 @@ def test_hit_map_counts_and_weights():
     assert hits.sum() == len(X_BLOBS)
     assert np.array_equal(hits.ravel(), np.bincount(som.predict(X_BLOBS), minlength=12))
     weights = np.arange(len(X_BLOBS)) % 3
-    assert np.allclose(maps.hit_map(som, X_BLOBS, sample_weight=weights), maps.hit_map(som, np.repeat(X_BLOBS, weights, axis=0)))
+    assert np.allclose(
+        maps.hit_map(som, X_BLOBS, sample_weight=weights), maps.hit_map(som, np.repeat(X_BLOBS, weights, axis=0))
+    )
 
 
 def test_hit_map_pipeline_transforms_data():

@@ -143,7 +143,7 @@ def boundary_count(som):
 @pytest.mark.parametrize("topology", ["rectangular", "hexagonal"])
 @pytest.mark.parametrize("periodic", [False, True])
 def test_plot_clusters(topology, periodic, tmp_path):
-    """Check that clusters colour the units and a border is drawn between every pair of adjacent units of different clusters."""
+    """Check that clusters colour the units, with a border between adjacent units of different clusters."""
     som = SOMClusterer((6, 6), topology=topology, periodic=periodic, n_clusters=3, random_state=0).fit(X_BLOBS)
     ax = plotting.plot_clusters(som)
     assert np.array_equal(cells(ax).get_array(), som.unit_labels_)
