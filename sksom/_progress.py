@@ -1,8 +1,9 @@
 """Per-epoch progress reports for ``verbose`` training."""
 
+import shutil
 import sys
 
-_BAR_WIDTH = 24
+_BAR_WIDTH = 12
 
 
 def _is_terminal(stream):
@@ -40,14 +41,17 @@ def report_epoch(name, epoch, n_epochs, radius, quantization_error, elapsed, *, 
         Where to write; ``None`` means ``sys.stdout`` at call time.
     """
     stream = sys.stdout if stream is None else stream
-    text = (
-        f"epoch {epoch}/{n_epochs}  radius {radius:.3g}  "
-        f"quantization error {quantization_error:.4g}  {elapsed:.2f}s"
-    )
+    # The quantization error before the radius: a line cut to the terminal
+    # width must still show it.
+    numbers = f"quantization error {quantization_error:.4g}  radius {radius:.3g}  {elapsed:.2f}s"
     if _is_terminal(stream):
         done = min(_BAR_WIDTH, round(_BAR_WIDTH * epoch / max(n_epochs, 1)))
         bar = "#" * done + "." * (_BAR_WIDTH - done)
-        stream.write(f"\r[{name}] [{bar}] {text}" + ("\n" if last else ""))
+        # Pad to the terminal width so a shorter line fully covers the
+        # previous one, and cut it so it never wraps (which breaks "\r").
+        width = max(shutil.get_terminal_size().columns - 1, 20)
+        line = f"{name} [{bar}] {epoch}/{n_epochs}  {numbers}"[:width]
+        stream.write(f"\r{line:<{width}}" + ("\n" if last else ""))
     else:
-        stream.write(f"[{name}] {text}\n")
+        stream.write(f"[{name}] epoch {epoch}/{n_epochs}  {numbers}\n")
     stream.flush()

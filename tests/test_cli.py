@@ -200,10 +200,10 @@ def test_report_epoch_lines_in_files_and_bar_on_terminals():
             report_epoch("SOM", epoch, 3, 1.5, 0.25, 0.1 * epoch, last=epoch == 3, stream=stream)
     lines = log.getvalue().splitlines()
     assert len(lines) == 3
-    assert lines[1] == "[SOM] epoch 2/3  radius 1.5  quantization error 0.25  0.20s"
+    assert lines[1] == "[SOM] epoch 2/3  quantization error 0.25  radius 1.5  0.20s"
     text = tty.getvalue()
     assert text.count("\r") == 3 and text.count("\n") == 1 and text.endswith("\n")
-    assert "[########################] epoch 3/3" in text
+    assert "SOM [############] 3/3  quantization error 0.25  radius 1.5  0.30s" in text
 
 
 @pytest.mark.parametrize("verbose, n_lines", [(0, 0), (1, 3)])
