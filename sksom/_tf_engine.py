@@ -520,12 +520,15 @@ def distributed_batch_epoch(chunks, W, H, learning_rate, strategy, masked=False)
         for X, weights in chunks:
             shares = np.array_split(np.arange(X.shape[0]), n_replicas)
 
-            def share(context, X=X, weights=weights, shares=shares):
-                rows = shares[context.replica_id_in_sync_group]
-                return tf.constant(X[rows]), tf.constant(weights[rows])
+            def share(array, shares=shares):
+                return strategy.experimental_distribute_values_from_function(
+                    lambda context: tf.constant(array[shares[context.replica_id_in_sync_group]])
+                )
 
-            X_d, w_d = strategy.experimental_distribute_values_from_function(share)
-            per_replica = strategy.run(accumulate, args=(X_d, W_t, w_d))
+            X_d, w_d = share(X), share(weights)
+            # A plain Python callable: the strategy then hands each replica its
+            # own tensors (a tf.function would be given the PerReplica values).
+            per_replica = strategy.run(lambda X, W, w: accumulate(X, W, w), args=(X_d, W_t, w_d))
             reduced = [strategy.reduce(tf.distribute.ReduceOp.SUM, value, axis=None) for value in per_replica]
             totals = reduced if totals is None else [a + b for a, b in zip(totals, reduced)]
         sums, counts, qe_sum = totals
