@@ -51,7 +51,7 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions  # 
 from sklearn.utils.validation import check_is_fitted, validate_data  # noqa: E402
 
 from . import _tf_engine  # noqa: E402
-from ._som import SOMClusterer, _auto_map_size  # noqa: E402
+from ._som import SOMClusterer  # noqa: E402
 from ._topology import (  # noqa: E402
     DECAYS,
     NEIGHBORHOODS,
@@ -773,12 +773,12 @@ class DeepSOMClusterer(ClassNamePrefixFeaturesOutMixin, ClusterMixin, Transforme
             encoder, decoder = self._build_networks(self.n_features_in_, image_shape, np.random.RandomState(0))
             encoder.set_weights(self.encoder_weights_)
             decoder.set_weights(self.decoder_weights_)
-            self._keras_cache = (encoder, decoder, self._som_layer(self.cluster_centers_))
+            self._keras_cache = (encoder, decoder, self._som_layer(self.cluster_centers_, self.map_size_))
         return self._keras_cache
 
-    def _som_layer(self, codebook):
+    def _som_layer(self, codebook, map_size):
         layer = SOMLayer(
-            self.map_size_,
+            map_size,
             topology=self.topology,
             periodic=self.periodic,
             neighborhood=self.neighborhood,
@@ -800,12 +800,10 @@ class DeepSOMClusterer(ClassNamePrefixFeaturesOutMixin, ClusterMixin, Transforme
         order = rng.permutation(n)
         return [order[i : i + self.batch_size] for i in range(0, n, self.batch_size)]
 
-    def _radius_range(self, map_size):
+    def _radius_range(self):
         end = float(self.radius_end)
-        start = self.radius_start
-        if start is None:
-            start = max(end, max(map_size) / 8.0)
-        return float(start), end
+        start = max(end, 0.5) if self.radius_start is None else float(self.radius_start)
+        return start, end
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
@@ -844,22 +842,20 @@ class DeepSOMClusterer(ClassNamePrefixFeaturesOutMixin, ClusterMixin, Transforme
 
         # 2. the codebook, from the core SOM fitted on the pretrained features
         Z0 = _encode(encoder, X)
-        if isinstance(self.map_size, str):
-            map_size = _auto_map_size(Z0.astype(np.float64), np.ones(n), self.topology)
-            check_map_size(map_size, self.topology, self.periodic)
-        else:
-            map_size = tuple(int(s) for s in self.map_size)
         init_neighborhood = "gaussian" if self.neighborhood in SIGNED_NEIGHBORHOODS else self.neighborhood
+        # The core SOM orders the map and brings the radius down to where
+        # joint training starts from.
         init_som = SOMClusterer(
-            map_size,
+            self.map_size if isinstance(self.map_size, str) else tuple(int(s) for s in self.map_size),
             topology=self.topology,
             periodic=self.periodic,
             neighborhood=init_neighborhood,
+            radius_end=self._radius_range()[0],
             max_iter=20,
             random_state=rng.randint(np.iinfo(np.int32).max),
         ).fit(Z0)
-        self.map_size_ = map_size
-        som = self._som_layer(init_som.cluster_centers_.astype(np.float32))
+        map_size = tuple(init_som.map_size_)
+        som = self._som_layer(init_som.cluster_centers_.astype(np.float32), map_size)
 
         # 3. joint training while the radius decays
         joint_step = _make_step(
@@ -868,7 +864,7 @@ class DeepSOMClusterer(ClassNamePrefixFeaturesOutMixin, ClusterMixin, Transforme
         )
         batches_per_epoch = -(-n // self.batch_size)
         total = self.max_iter * batches_per_epoch
-        start, end = self._radius_range(map_size)
+        start, end = self._radius_range()
         curve = []
         step = 0
         for epoch in range(self.max_iter):
@@ -893,6 +889,7 @@ class DeepSOMClusterer(ClassNamePrefixFeaturesOutMixin, ClusterMixin, Transforme
         self.encoder_weights_ = [np.array(w) for w in encoder.get_weights()]
         self.decoder_weights_ = [np.array(w) for w in decoder.get_weights()]
         self.cluster_centers_ = codebook
+        self.map_size_ = map_size
         self.unit_coordinates_ = unit_coordinates(map_size, self.topology)
         self.labels_ = first
         self.n_iter_ = self.max_iter
