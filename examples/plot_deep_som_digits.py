@@ -89,7 +89,7 @@ print(
 
 # %%
 # Purity of the three maps, and what the losses hid
-# ------------------------------------------------
+# -------------------------------------------------
 # The naive model minimised its loss better than any other: by collapsing.
 fig, (ax_bar, ax_loss) = plt.subplots(1, 2, figsize=(10, 3.6))
 names = ["SOM on pixels", "naive SOM layer", "deep SOM (joint)"]
