@@ -77,6 +77,18 @@ def _draw_units(ax, som, values, *, cmap=None, vmin=None, vmax=None, colorbar=Tr
     return cells
 
 
+def _annotate(ax, som, cells, texts):
+    """Write ``texts`` (``None``: nothing) in the cells, dark on light cells and light on dark ones."""
+    cells.update_scalarmappable()
+    rgba = cells.get_facecolors()
+    # the colour seen: the cell's colour over the white background
+    seen = rgba[:, :3] * rgba[:, 3:] + (1.0 - rgba[:, 3:])
+    luminance = seen @ [0.299, 0.587, 0.114]
+    for (x, y), text, light in zip(_unit_positions(som), texts, luminance > 0.5, strict=True):
+        if text is not None:
+            ax.text(x, y, text, ha="center", va="center", fontsize="x-small", color="k" if light else "w")
+
+
 def plot_u_matrix(model, *, reduce="mean", ax=None, cmap="bone_r", colorbar=True):
     """Draw the U-matrix: each unit coloured by its distance to its neighbours.
 
@@ -135,10 +147,9 @@ def plot_hit_map(model, X, *, sample_weight=None, ax=None, cmap="Greens", colorb
     som, _ = _unwrap(model)
     ax = _get_axes(ax)
     hits = maps.hit_map(model, X, sample_weight=sample_weight)
-    _draw_units(ax, som, hits, cmap=cmap, vmin=0, colorbar=colorbar, label="samples", title="Hit map")
+    cells = _draw_units(ax, som, hits, cmap=cmap, vmin=0, colorbar=colorbar, label="samples", title="Hit map")
     if annotate:
-        for (x, y), count in zip(_unit_positions(som), hits.ravel(), strict=True):
-            ax.text(x, y, f"{count:g}", ha="center", va="center", fontsize="x-small")
+        _annotate(ax, som, cells, [f"{count:g}" for count in hits.ravel()])
     return ax
 
 
@@ -242,9 +253,7 @@ def plot_label_map(model, X, y, *, sample_weight=None, ax=None, cmap="tab10", an
         bar.ax.set_yticklabels([str(c) for c in labels.classes])
         bar.solids.set_alpha(1.0)
     if annotate:
-        for (x, y_pos), index in zip(_unit_positions(som), majority, strict=True):
-            if index >= 0:
-                ax.text(x, y_pos, str(labels.classes[index]), ha="center", va="center", fontsize="x-small")
+        _annotate(ax, som, cells, [str(labels.classes[i]) if i >= 0 else None for i in majority])
     return ax
 
 

@@ -79,7 +79,10 @@ def test_plot_hit_map(tmp_path):
     hits = maps.hit_map(som, X_BLOBS).ravel()
     assert np.array_equal(cells(ax).get_array(), hits)
     assert cells(ax).get_clim() == (0, hits.max())
-    assert sorted(t.get_text() for t in ax.texts) == sorted(str(h) for h in hits)
+    assert [t.get_text() for t in ax.texts] == [str(h) for h in hits]
+    # legible: light text on the darkest cell, dark text on the lightest
+    assert ax.texts[hits.argmax()].get_color() == "w"
+    assert ax.texts[hits.argmin()].get_color() == "k"
     render(ax, tmp_path)
 
 
