@@ -44,3 +44,13 @@ def test_every_example_has_a_gallery_title():
             lines = lines[1:]
         title, underline = lines[0], lines[1]
         assert set(underline) == {"="} and len(underline) >= len(title), f"{path.name}: bad title underline"
+
+
+def test_section_underlines_cover_their_titles():
+    """Check that every ``# ----`` section underline is as long as its title."""
+    for path in EXAMPLES:
+        lines = path.read_text().splitlines()
+        for number, (title, underline) in enumerate(zip(lines, lines[1:]), start=2):
+            text = underline[2:]
+            if underline.startswith("# ") and len(text) >= 3 and set(text) <= set("-=~^") and len(set(text)) == 1:
+                assert len(text) >= len(title) - 2, f"{path.name}:{number}: underline shorter than its title"
