@@ -42,6 +42,8 @@ INITS = ("pca", "random", "sample")
 # many entries (64 MiB in float32), and a chunk has at least 256 rows.
 _CHUNK_ELEMENTS = 2**24
 _MINIBATCH_SIZE = 128
+# In-memory data up to this size stays on the GPU for all epochs of the batch map.
+_RESIDENT_MAX_BYTES = 4 * 2**30
 
 
 def _engine():
@@ -429,8 +431,11 @@ class SOMClusterer(
 
     # -- training -------------------------------------------------------------
 
-    def _run_epoch(self, data, codebook, map_size, D2, epoch, rng, device, strategy):
-        """One pass over the data starting at ``epoch``; returns the new codebook."""
+    def _run_epoch(self, data, codebook, map_size, D2, epoch, rng, device, strategy, resident=None):
+        """One pass over the data starting at ``epoch``; returns the new codebook.
+
+        ``resident`` optionally holds the batch map's chunks already on the device.
+        """
         engine = _engine()
         step = self._chunk_size(codebook.shape[0], data.n_features)
         dtype = codebook.dtype
@@ -438,7 +443,7 @@ class SOMClusterer(
             progress = epoch / (self.max_iter - 1) if self.max_iter > 1 else 1.0
             radius, rate = self._schedule(progress, map_size)
             H = NEIGHBORHOODS[self.neighborhood](D2, radius).astype(dtype)
-            chunks = data.chunks(step, dtype)
+            chunks = resident if resident is not None else data.chunks(step, dtype)
             if strategy is not None:
                 codebook, _ = engine.distributed_batch_epoch(chunks, codebook, H, rate, strategy, data.masked)
             else:
@@ -482,9 +487,10 @@ class SOMClusterer(
             n_iter = self.n_iter_
         D2 = squared_grid_distances(map_size, self.topology, self.periodic)
         epochs = 1 if partial else self.max_iter
+        resident = self._resident_chunks(data, codebook, device, strategy, epochs)
         start = time.perf_counter()
         for epoch in range(n_iter, n_iter + epochs):
-            codebook, radius = self._run_epoch(data, codebook, map_size, D2, epoch, rng, device, strategy)
+            codebook, radius = self._run_epoch(data, codebook, map_size, D2, epoch, rng, device, strategy, resident)
             if not np.all(np.isfinite(codebook)):
                 raise FloatingPointError(
                     "Training produced a non-finite codebook; the learning rate may be "
@@ -499,6 +505,22 @@ class SOMClusterer(
                 )
         self._set_fitted(data, codebook, map_size, coordinates, D2, n_iter + epochs, rng, device)
         return self
+
+    def _resident_chunks(self, data, codebook, device, strategy, epochs):
+        """The batch map's chunks kept on the GPU across epochs, or None.
+
+        Only for in-memory arrays up to ``_RESIDENT_MAX_BYTES``: a memory map
+        or sparse matrix is read chunk by chunk precisely to bound memory.
+        """
+        X = data.X
+        if (
+            self.algorithm != "batch" or strategy is not None or epochs < 2
+            or not isinstance(X, np.ndarray) or isinstance(X, np.memmap)
+            or X.nbytes > _RESIDENT_MAX_BYTES or not _engine().on_gpu(device)
+        ):
+            return None
+        step = self._chunk_size(codebook.shape[0], data.n_features)
+        return _engine().resident_chunks(data.chunks(step, codebook.dtype), device)
 
     def _set_fitted(self, data, codebook, map_size, coordinates, D2, n_iter, rng, device):
         """Compute every fitted attribute first, then assign them together."""

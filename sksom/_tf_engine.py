@@ -57,6 +57,23 @@ def resolve_device(device):
     )
 
 
+def on_gpu(device):
+    """Whether computations with this resolved ``device`` run on a GPU."""
+    if device is None:
+        return bool(tf.config.list_logical_devices("GPU"))
+    return tf.DeviceSpec.from_string(device).device_type == "GPU"
+
+
+def resident_chunks(chunks, device=None):
+    """Copy ``(X, weights)`` chunks to the device once, for reuse every epoch.
+
+    The batch map reads the whole data each epoch; on a GPU, sending it over
+    the bus every time costs more than the epoch's arithmetic.
+    """
+    with _scope(device):
+        return [(tf.constant(X), tf.constant(weights)) for X, weights in chunks]
+
+
 def _scope(device):
     return tf.device(device) if device is not None else contextlib.nullcontext()
 
@@ -230,7 +247,7 @@ def batch_epoch(chunks, W, H, learning_rate=1.0, device=None):
         counts = tf.zeros([W.shape[0]], dtype)
         qe_sum = tf.zeros([], dtype)
         for X, weights in chunks:
-            s, c, q = accumulate(tf.constant(X), W_t, tf.constant(weights))
+            s, c, q = accumulate(tf.convert_to_tensor(X), W_t, tf.convert_to_tensor(weights))
             sums, counts, qe_sum = sums + s, counts + c, qe_sum + q
         new_W = _batch_update_fn(dtype)(sums, counts, tf.constant(H), W_t, tf.constant(learning_rate, dtype))
         return new_W.numpy(), float(qe_sum.numpy())
@@ -434,7 +451,7 @@ def masked_batch_epoch(chunks, W, H, learning_rate=1.0, device=None):
         sums, counts = tf.zeros_like(W_t), tf.zeros_like(W_t)
         qe_sum = tf.zeros([], dtype)
         for X, weights in chunks:
-            s, c, q = accumulate(tf.constant(X), W_t, tf.constant(weights))
+            s, c, q = accumulate(tf.convert_to_tensor(X), W_t, tf.convert_to_tensor(weights))
             sums, counts, qe_sum = sums + s, counts + c, qe_sum + q
         new_W = _masked_batch_update_fn(dtype)(sums, counts, tf.constant(H), W_t, tf.constant(learning_rate, dtype))
         return new_W.numpy(), float(qe_sum.numpy())
