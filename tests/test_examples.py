@@ -8,6 +8,7 @@ import pytest
 EXAMPLES = sorted((Path(__file__).resolve().parents[1] / "examples").glob("plot_*.py"))
 
 
+@pytest.mark.examples
 @pytest.mark.parametrize("path", EXAMPLES, ids=[p.stem for p in EXAMPLES])
 def test_example_runs_and_draws(path, monkeypatch):
     """Check that the example runs to the end and leaves at least one figure."""
