@@ -54,18 +54,51 @@ def check_rows_observed(X, step):
             )
 
 
-class ArrayData:
-    """Validated in-memory, memory-mapped or sparse data with sample weights."""
+def is_sliceable_dataset(X):
+    """Whether ``X`` is a 2-D array-like read by slicing, such as an HDF5 dataset.
 
-    def __init__(self, X, sample_weight, masked):
+    Such objects (``h5py.Dataset``, zarr arrays) have ``shape``, ``dtype`` and
+    ``__getitem__`` but are not NumPy arrays: converting them with
+    ``np.asarray`` would read them whole, so they are only ever sliced.
+    """
+    return (
+        not isinstance(X, np.ndarray)
+        and not sparse.issparse(X)
+        and not hasattr(X, "columns")
+        and all(hasattr(X, name) for name in ("shape", "dtype", "__getitem__"))
+        and len(X.shape) == 2
+    )
+
+
+def check_finite_chunks(X, step, dtype):
+    """Reject infinity and non-numeric data in a sliceable dataset, chunk by chunk."""
+    if np.dtype(X.dtype).kind not in "biuf":
+        raise ValueError(f"X has dtype {X.dtype}; a numeric dtype is expected.")
+    for start in range(0, X.shape[0], step):
+        chunk = np.asarray(X[start : start + step], dtype=dtype)
+        if np.isinf(chunk).any():
+            raise ValueError(f"Input X contains infinity or a value too large for {np.dtype(dtype)} (rows from {start}).")
+
+
+class ArrayData:
+    """Validated in-memory, memory-mapped, sparse or sliceable data with weights."""
+
+    def __init__(self, X, sample_weight, masked, dtype=None):
         self.X = X.tocsr() if sparse.issparse(X) else X
         self.sample_weight = sample_weight
         self.masked = masked
         self.n_samples, self.n_features = X.shape
-        self.dtype = X.dtype
+        self.dtype = np.dtype(X.dtype if dtype is None else dtype)
+        self._sliced = is_sliceable_dataset(X)
 
     def rows(self, index, dtype):
         """Dense copy of the rows at ``index`` (a slice or an index array)."""
+        if self._sliced and not isinstance(index, slice):
+            # Datasets read by slicing accept only increasing row indices: read
+            # them sorted, then put them back in the order asked for.
+            index = np.asarray(index)
+            ordered = np.unique(index)
+            return to_dense(self.X[ordered], dtype)[np.searchsorted(ordered, index)]
         return to_dense(self.X[index], dtype)
 
     def chunks(self, step, dtype):

@@ -20,6 +20,18 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
+from ._data import (
+    ArrayData,
+    check_finite_chunks,
+    check_rows_observed,
+    feature_ranges,
+    has_nan,
+    is_sliceable_dataset,
+    max_abs,
+    weighted_statistics,
+)
+from ._persistence import VersionStampMixin
+from ._progress import report_epoch
 from ._topology import (
     DECAYS,
     NEIGHBORHOODS,
@@ -30,9 +42,6 @@ from ._topology import (
     squared_grid_distances,
     unit_coordinates,
 )
-from ._persistence import VersionStampMixin
-from ._progress import report_epoch
-from ._data import ArrayData, check_rows_observed, feature_ranges, has_nan, max_abs, weighted_statistics
 from .metrics import topographic_error_from_bmus
 
 ALGORITHMS = ("batch", "online", "minibatch")
@@ -42,8 +51,15 @@ INITS = ("pca", "random", "sample")
 # many entries (64 MiB in float32), and a chunk has at least 256 rows.
 _CHUNK_ELEMENTS = 2**24
 _MINIBATCH_SIZE = 128
+# Rows per chunk when scanning the data (validation, statistics), whatever the
+# training chunk size.
+_SCAN_ELEMENTS = 2**24
 # In-memory data up to this size stays on the GPU for all epochs of the batch map.
 _RESIDENT_MAX_BYTES = 4 * 2**30
+
+
+def _scan_step(n_features):
+    return max(256, _SCAN_ELEMENTS // max(1, n_features))
 
 
 def _engine():
@@ -315,30 +331,45 @@ class SOMClusterer(
     def _validate(self, X, sample_weight, reset):
         """Validate training data; returns it as chunk-readable :class:`ArrayData`."""
         dtype = [np.float64, np.float32] if reset else self.cluster_centers_.dtype
+        X, dtype, masked = self._check_input(X, reset, dtype)
+        sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
+        if not sample_weight.sum() > 0:
+            raise ValueError("sample_weight must have a positive sum; all weights are zero.")
+        return ArrayData(X, sample_weight, masked, dtype)
+
+    def _check_input(self, X, reset, dtype):
+        """Validate ``X`` without reading a sliceable dataset whole.
+
+        Returns ``X`` (converted unless it is a sliceable dataset), the compute
+        dtype and whether ``X`` has missing values.
+        """
+        if is_sliceable_dataset(X):
+            if X.shape[0] < 1:
+                raise ValueError(f"Found array with 0 sample(s) (shape={tuple(X.shape)}) while a minimum of 1 is required.")
+            # The first row sets or checks n_features_in_ and the dtype rules.
+            first = validate_data(self, X[:1], reset=reset, dtype=dtype, ensure_all_finite="allow-nan")
+            check_finite_chunks(X, _scan_step(X.shape[1]), first.dtype)
+            return X, first.dtype, self._check_values(X, first.dtype)
         X = validate_data(
             self, X, reset=reset, dtype=dtype, accept_sparse=("csr", "csc"),
             ensure_all_finite="allow-nan", ensure_min_samples=1,
         )
-        masked = self._check_values(X)
-        sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
-        if not sample_weight.sum() > 0:
-            raise ValueError("sample_weight must have a positive sum; all weights are zero.")
-        return ArrayData(X, sample_weight, masked)
+        return X, X.dtype, self._check_values(X, X.dtype)
 
-    def _check_values(self, X):
-        """Reject all-NaN rows and values too large for the dtype; report NaN."""
-        step = self._chunk_size(1, X.shape[1])
+    def _check_values(self, X, dtype):
+        """Reject all-NaN rows and values too large for ``dtype``; report NaN."""
+        step = _scan_step(X.shape[1])
         masked = has_nan(X, step)
         if masked:
             check_rows_observed(X, step)
         # Squared distances are computed in the data's dtype: values so large
         # that they overflow would give an inf codebook, not an error.
-        limit = math.sqrt(np.finfo(X.dtype).max / (8.0 * max(1, X.shape[1])))
+        limit = math.sqrt(np.finfo(dtype).max / (8.0 * max(1, X.shape[1])))
         largest = max_abs(X, step)
         if largest > limit:
             raise ValueError(
                 f"X has values up to {largest:.3g}, too large to compute squared "
-                f"distances in {X.dtype} (limit {limit:.3g}); scale the data or pass float64."
+                f"distances in {np.dtype(dtype)} (limit {limit:.3g}); scale the data or pass float64."
             )
         return masked
 
@@ -346,7 +377,7 @@ class SOMClusterer(
 
     def _initial_state(self, data, rng):
         """Map size, unit coordinates and initial codebook for a fresh start."""
-        step = self._chunk_size(1, data.n_features)
+        step = _scan_step(data.n_features)
         stats = None
         if isinstance(self.map_size, str):
             if not isinstance(self.init, str):
@@ -634,12 +665,8 @@ class SOMClusterer(
     def _test_data(self, X):
         """Validate data for prediction; the codebook is used in X's dtype."""
         check_is_fitted(self)
-        X = validate_data(
-            self, X, reset=False, dtype=[np.float64, np.float32], accept_sparse=("csr", "csc"),
-            ensure_all_finite="allow-nan",
-        )
-        masked = self._check_values(X)
-        return ArrayData(X, np.ones(X.shape[0]), masked), self.cluster_centers_.astype(X.dtype, copy=False)
+        X, dtype, masked = self._check_input(X, reset=False, dtype=[np.float64, np.float32])
+        return ArrayData(X, np.ones(X.shape[0]), masked, dtype), self.cluster_centers_.astype(dtype, copy=False)
 
     def best_matching_unit(self, X):
         """Index of each sample's best-matching unit (row-major grid order).

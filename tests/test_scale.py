@@ -170,3 +170,42 @@ def test_mirrored_strategy_on_four_virtual_devices_matches_one_device():
     values = dict(line.split() for line in out.stdout.splitlines() if line.split()[0] in {"max_abs_diff", "same_labels"})
     assert float(values["max_abs_diff"]) < 1e-5
     assert values["same_labels"] == "True"
+
+
+class SliceOnlyDataset:
+    """An HDF5-like dataset: shape, dtype and slicing, but no whole-array conversion."""
+
+    def __init__(self, array):
+        self._array = array
+        self.shape = array.shape
+        self.dtype = array.dtype
+        self.reads = []
+
+    def __getitem__(self, index):
+        rows = self._array[index]
+        if isinstance(index, np.ndarray):
+            assert np.all(np.diff(index) > 0), "HDF5 datasets need increasing indices"
+        self.reads.append(len(rows))
+        return rows
+
+    def __array__(self, *args, **kwargs):
+        raise AssertionError("the dataset was converted whole")
+
+    def __len__(self):
+        return self.shape[0]
+
+
+@pytest.mark.parametrize("algorithm", ["batch", "online"])
+def test_sliceable_dataset_is_read_in_chunks(algorithm):
+    """Check that an HDF5-like dataset is only sliced, batch_size rows at a time."""
+    dataset = SliceOnlyDataset(X_nan.astype(np.float32))
+    params = dict(map_size=(3, 3), algorithm=algorithm, max_iter=2, batch_size=32, random_state=0)
+    som = SOMClusterer(**params).fit(dataset)
+    ref = SOMClusterer(**params).fit(X_nan.astype(np.float32))
+    np.testing.assert_allclose(som.cluster_centers_, ref.cluster_centers_, rtol=1e-5, atol=1e-5)
+    np.testing.assert_array_equal(som.predict(dataset), ref.predict(X_nan.astype(np.float32)))
+    assert som.cluster_centers_.dtype == np.float32
+    # Each epoch (and the final errors) reads the 150 rows 32 at a time.
+    assert dataset.reads.count(32) >= 3 * (150 // 32)
+    with pytest.raises(ValueError, match="X has 4 features"):
+        som.predict(SliceOnlyDataset(X_blobs[:, :4]))
