@@ -22,6 +22,8 @@ EXIT_USAGE = 2
 
 _DELIMITERS = {".csv": ",", ".tsv": "\t"}
 _DATA_SUFFIXES = (".csv", ".tsv", ".npy")
+# Fields read as missing values (NaN), which the estimator supports.
+_MISSING = frozenset({"", "na", "n/a", "nan", "null"})
 
 
 class CommandError(Exception):
@@ -70,14 +72,16 @@ def _read_text_table(path, delimiter, header):
                 "like the first line; every row needs the same number of columns."
             )
         for j, cell in enumerate(row):
+            cell = cell.strip()
+            if cell.lower() in _MISSING:
+                X[i, j] = np.nan
+                continue
             try:
                 X[i, j] = float(cell)
             except ValueError:
-                problem = "is empty (a missing value)" if not cell.strip() else f"has {cell.strip()!r}"
                 raise CommandError(
-                    f"{str(path)!r}, line {first_line + i}: column {names[j]!r} {problem}; "
-                    "sksom needs numeric columns without missing values: drop or encode "
-                    "that column, or fill the gaps, first."
+                    f"{str(path)!r}, line {first_line + i}: column {names[j]!r} has {cell!r}; "
+                    "sksom needs numeric columns: drop or encode that column first."
                 ) from None
     return X, names
 
@@ -97,21 +101,25 @@ def load_data(path, *, header="auto"):
     Returns
     -------
     X : ndarray of shape (n_samples, n_features)
-        The data, float64.
+        The data: float64 from text, NaN for missing fields (empty, ``NA``,
+        ``N/A``, ``nan``, ``null``); a read-only memory map of a float
+        ``.npy`` file.
     feature_names : list of str
         Column names (``"column 1"``, ... without a header).
 
     Raises
     ------
     CommandError
-        For a missing file, an unknown suffix, a non-numeric column, a
-        missing value or a shape that is not 2-D.
+        For a missing file, an unknown suffix, a non-numeric column, rows
+        of different lengths or a shape that is not 2-D.
     """
     path = _existing_file(path, "data file")
     suffix = path.suffix.lower()
     if suffix == ".npy":
         try:
-            X = np.load(path, allow_pickle=False)
+            # Memory-mapped: the estimator reads batch_size rows at a time, so
+            # arrays larger than memory train without being loaded whole.
+            X = np.load(path, mmap_mode="r", allow_pickle=False)
         except (ValueError, OSError) as exc:
             raise CommandError(f"{str(path)!r} is not a readable .npy array: {exc}") from None
         if X.ndim != 2:
@@ -121,7 +129,8 @@ def load_data(path, *, header="auto"):
             )
         if not (np.issubdtype(X.dtype, np.number) or X.dtype == bool) or np.iscomplexobj(X):
             raise CommandError(f"{str(path)!r} holds {X.dtype} values; expected real numbers.")
-        X = X.astype(np.float64)
+        if X.dtype not in (np.float32, np.float64):
+            X = X.astype(np.float64)
         names = [f"column {j + 1}" for j in range(X.shape[1])]
     elif suffix in _DELIMITERS:
         X, names = _read_text_table(path, _DELIMITERS[suffix], header)
@@ -129,8 +138,7 @@ def load_data(path, *, header="auto"):
         raise CommandError(f"{str(path)!r}: unknown file type {suffix!r}; expected one of {', '.join(_DATA_SUFFIXES)}.")
     if X.shape[0] == 0 or X.shape[1] == 0:
         raise CommandError(f"{str(path)!r} holds no data (shape {X.shape}).")
-    if not np.all(np.isfinite(X)):
-        raise CommandError(f"{str(path)!r} contains NaN or infinite values; fill or drop them first.")
+    # NaN (missing) and infinite values are left to the estimator's checks.
     return X, names
 
 
@@ -277,6 +285,7 @@ def _cmd_fit(args):
         max_iter=args.max_iter,
         n_clusters=args.n_clusters,
         device=args.device,
+        strategy=args.strategy,
         random_state=args.random_state,
         verbose=0 if args.quiet else 1,
     )
@@ -418,6 +427,8 @@ def build_parser():
                      help="standardise each column first (saves a Pipeline: StandardScaler + map)")
     fit.add_argument("--random-state", type=int, default=0, help="seed (default: 0)")
     fit.add_argument("--device", default=None, help="TensorFlow device: cpu, gpu, /GPU:1 (default: automatic)")
+    fit.add_argument("--strategy", choices=("mirrored", "multi_worker"), default=None,
+                     help="distribute the batch map over all local GPUs (mirrored) or machines (multi_worker)")
     fit.add_argument("--out", default="model.joblib", help="where to save the model (default: model.joblib)")
     fit.add_argument("--force", action="store_true", help="overwrite --out if it exists")
     fit.add_argument("--quiet", action="store_true", help="no progress bar")

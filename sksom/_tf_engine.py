@@ -568,8 +568,14 @@ class _ServableSOM(tf.Module):
         self.predict = tf.function(self._predict, input_signature=[spec])
 
     def _predict(self, X):
-        # The same distance scores as training, so ids match ``predict``.
-        units = tf.argmin(_scores(X, self.codebook), axis=1, output_type=tf.int64)
+        # The same distance scores as ``predict``, so the ids match: over all
+        # features for complete rows, over the observed ones when NaN occur.
+        scores = tf.cond(
+            tf.reduce_all(tf.math.is_finite(X)),
+            lambda: _scores(X, self.codebook),
+            lambda: _masked_scores(*_observed(X), self.codebook),
+        )
+        units = tf.argmin(scores, axis=1, output_type=tf.int64)
         return {"cluster_id": tf.gather(self.unit_labels, units), "unit": units}
 
 
@@ -577,8 +583,9 @@ def export_saved_model(codebook, unit_labels, path):
     """Write a SavedModel whose ``serving_default`` maps rows to cluster ids.
 
     ``codebook`` is cast to float32 and ``unit_labels`` (the cluster of each
-    unit) to int64. The signature takes ``X`` of shape (n, n_features) and
-    returns ``cluster_id`` and ``unit`` (the best-matching unit), both int64.
+    unit) to int64. The signature takes ``X`` of shape (n, n_features), NaN
+    marking missing values, and returns ``cluster_id`` and ``unit`` (the
+    best-matching unit), both int64.
     """
     module = _ServableSOM(
         np.ascontiguousarray(codebook, dtype=np.float32), np.asarray(unit_labels, dtype=np.int64)

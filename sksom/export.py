@@ -15,7 +15,8 @@ def export_model(som, path):
 
     The SavedModel needs only TensorFlow to run: load it with
     ``tf.saved_model.load(path)`` (or TensorFlow Serving) and call its
-    ``serving_default`` signature on float32 rows. It returns a dict with
+    ``serving_default`` signature on float32 rows (NaN for a missing value,
+    as in :meth:`SOMClusterer.predict`). It returns a dict with
     ``"cluster_id"`` (what :meth:`SOMClusterer.predict` returns: the
     best-matching unit, or its cluster when ``n_clusters`` was set) and
     ``"unit"`` (the best-matching unit), both int64 of shape (n_samples,).

@@ -83,16 +83,39 @@ def test_header_detection(tmp_path, capsys):
     assert X_skip.shape == (X.shape[0] - 1, 3)
 
 
+def test_missing_fields_are_nan(tmp_path, capsys):
+    """Check that empty and NA fields are read as NaN, which fit and predict accept."""
+    path = tmp_path / "gaps.csv"
+    path.write_text("a,b,c\n0,0,0\n0.1,,0\nNA,5,5\n5,n/a,5.1\n5,5,nan\n")
+    X_read, names = _cli.load_data(path)
+    assert names == ["a", "b", "c"]
+    np.testing.assert_array_equal(np.isnan(X_read).sum(axis=0), [1, 2, 1])
+    model = tmp_path / "gaps.joblib"
+    assert main(["fit", str(path), "--map-size", "1x2", "--max-iter", "3", "--quiet", "--out", str(model)]) == 0
+    capsys.readouterr()
+    assert main(["predict", str(model), str(path)]) == 0
+    ids = np.array(capsys.readouterr().out.split(), dtype=int)
+    # Two well-separated groups, gaps or not, land on the two units.
+    assert len(set(ids[:2])) == 1 and len(set(ids[2:])) == 1 and ids[0] != ids[2]
+
+
+def test_npy_is_memory_mapped(files):
+    """Check that a float .npy file is read as a memory map, not copied."""
+    X_read, _ = _cli.load_data(files["npy"])
+    assert isinstance(X_read, np.memmap)
+    np.testing.assert_array_equal(X_read, X)
+
+
 BAD_INPUT = [
     # (file name, content, command extra, error regex)
     ("missing.csv", None, [], "does not exist"),
     ("text.csv", "a,b\n1,2\n3,red\n", [], r"line 3: column 'b' has 'red'"),
-    ("gap.csv", "a,b\n1,2\n3,\n", [], "column 'b' is empty"),
+    ("all_missing.csv", "a,b\n1,2\nNA,\n", [], "all NaN"),
     ("ragged.csv", "1,2\n3,4,5\n", [], "line 2: 3 fields, expected 2"),
     ("only_header.csv", "a,b\n", [], "no data rows"),
     ("vector.npy", np.arange(5.0), [], r"shape \(5,\); expected 2-D"),
     ("strings.npy", np.array([["a", "b"]]), [], "expected real numbers"),
-    ("nan.npy", np.array([[1.0, np.nan]]), [], "NaN"),
+    ("inf.npy", np.array([[1.0, np.inf]]), [], "infinity"),
     ("data.xlsx", "1,2\n", [], "unknown file type '.xlsx'"),
     ("ok.csv", "1,2\n3,4\n", ["--map-size", "0x3"], "ROWSxCOLUMNS"),
     ("ok.csv", "1,2\n3,4\n", ["--topology", "square"], "invalid choice"),

@@ -78,16 +78,20 @@ def test_warning_attributes(fitted):
         dict(map_size=(4, 5)),
         dict(map_size=(4, 4), topology="hexagonal", periodic=True),
         dict(map_size=(5, 5), n_clusters=3),
+        dict(map_size=(4, 5), missing=True),
     ],
 )
 def test_exported_model_predicts_the_same_ids(params, tmp_path):
     """Check that the SavedModel gives the ids of predict, without sksom."""
     import tensorflow as tf
 
-    som = SOMClusterer(max_iter=4, random_state=0, **params).fit(X)
+    params = dict(params)
+    som = SOMClusterer(max_iter=4, random_state=0, **{k: v for k, v in params.items() if k != "missing"}).fit(X)
     path = export_model(som, tmp_path / "served")
     serve = tf.saved_model.load(path).signatures["serving_default"]
     X32 = X_new.astype(np.float32)
+    if params.get("missing"):
+        X32[::7, 1] = np.nan
     out = serve(X=tf.constant(X32))
     np.testing.assert_array_equal(out["cluster_id"].numpy(), som.predict(X32))
     np.testing.assert_array_equal(out["unit"].numpy(), som.best_matching_unit(X32))
