@@ -187,6 +187,22 @@ def test_python_dash_m_help():
         assert command in result.stdout
 
 
+def test_console_script_points_to_main(capsys):
+    """Check that the ``sksom`` script declared in pyproject.toml is this main()."""
+    import importlib
+    import tomllib
+    from pathlib import Path
+
+    import sksom
+
+    pyproject = Path(__file__).resolve().parents[1] / "pyproject.toml"
+    target = tomllib.loads(pyproject.read_text())["project"]["scripts"]["sksom"]
+    module, _, name = target.partition(":")
+    script = getattr(importlib.import_module(module), name)
+    assert script(["--version"]) == 0
+    assert capsys.readouterr().out.strip() == f"sksom {sksom.__version__}"
+
+
 @pytest.mark.parametrize("kind, extra", [("umatrix", []), ("hits", ["--data"]), ("components", [])])
 def test_plot_writes_png(files, tmp_path, kind, extra):
     """Check that each plot kind writes a PNG image."""
