@@ -190,13 +190,14 @@ def test_python_dash_m_help():
 def test_console_script_points_to_main(capsys):
     """Check that the ``sksom`` script declared in pyproject.toml is this main()."""
     import importlib
-    import tomllib
     from pathlib import Path
 
     import sksom
 
-    pyproject = Path(__file__).resolve().parents[1] / "pyproject.toml"
-    target = tomllib.loads(pyproject.read_text())["project"]["scripts"]["sksom"]
+    # A regex rather than tomllib, which Python 3.10 lacks.
+    pyproject = (Path(__file__).resolve().parents[1] / "pyproject.toml").read_text()
+    scripts = pyproject.split("[project.scripts]", 1)[1].split("\n[", 1)[0]
+    target = re.search(r'^sksom\s*=\s*"([^"]+)"', scripts, re.M).group(1)
     module, _, name = target.partition(":")
     script = getattr(importlib.import_module(module), name)
     assert script(["--version"]) == 0
