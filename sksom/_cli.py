@@ -172,7 +172,7 @@ def load_model(path):
     path = _existing_file(path, "model file")
     try:
         model = joblib.load(path)
-    except (pickle.UnpicklingError, EOFError, ValueError, KeyError, IndexError, OSError) as exc:
+    except (pickle.UnpicklingError, EOFError, ValueError, KeyError, IndexError, OSError, ImportError, AttributeError) as exc:
         raise CommandError(f"{str(path)!r} is not a model saved by sksom ({type(exc).__name__}: {exc}).") from None
     som = _som_of(model)
     if som is None:
