@@ -103,7 +103,7 @@ def _row_sq_norms(X):
 def _accumulate_fn(dtype):
     """Per-unit weighted sums and counts of the samples each unit wins."""
 
-    @tf.function(input_signature=[_matrix(dtype), _matrix(dtype), _vector(dtype)])
+    @tf.function(input_signature=[_matrix(dtype), _matrix(dtype), _vector(dtype)], autograph=False)
     def accumulate(X, W, weights):
         # The BMU maximises 2 x.w - ||w||^2. Written as a matmul plus a bias,
         # CPU kernels fuse the two, leaving a single pass (the argmax) over the
@@ -129,7 +129,8 @@ def _batch_update_fn(dtype):
     """
 
     @tf.function(
-        input_signature=[_matrix(dtype), _vector(dtype), _matrix(dtype), _matrix(dtype), tf.TensorSpec([], dtype)]
+        input_signature=[_matrix(dtype), _vector(dtype), _matrix(dtype), _matrix(dtype), tf.TensorSpec([], dtype)],
+        autograph=False,
     )
     def batch_update(sums, counts, H, W, learning_rate):
         numerator = tf.matmul(H, sums)
@@ -157,6 +158,9 @@ def _online_fn(neighborhood, dtype):
             tf.TensorSpec([], tf.int32),
         ],
         jit_compile=True,
+        # The loop is written with tf.while_loop already; converting the
+        # Python source with AutoGraph would only cost time on the first call.
+        autograph=False,
     )
     def online(X, W, D2, sigmas, rates, n):
         def body(i, W):
@@ -193,7 +197,8 @@ def _minibatch_fn(neighborhood, dtype):
         input_signature=[
             _matrix(dtype), _vector(dtype), _matrix(dtype), _matrix(dtype),
             tf.TensorSpec([], dtype), tf.TensorSpec([], dtype),
-        ]
+        ],
+        autograph=False,
     )
     def minibatch(X, weights, W, D2, sigma, rate):
         bmu = tf.argmin(_scores(X, W), axis=1, output_type=tf.int32)
@@ -209,7 +214,7 @@ def _minibatch_fn(neighborhood, dtype):
 def _two_bmus_fn(dtype):
     """First and second best-matching units and the distance to the first."""
 
-    @tf.function(input_signature=[_matrix(dtype), _matrix(dtype)])
+    @tf.function(input_signature=[_matrix(dtype), _matrix(dtype)], autograph=False)
     def two_bmus(X, W):
         k = tf.minimum(2, tf.shape(W)[0])
         neg, idx = tf.math.top_k(-_scores(X, W), k=k)
@@ -222,7 +227,7 @@ def _two_bmus_fn(dtype):
 
 @functools.cache
 def _distances_fn(dtype):
-    @tf.function(input_signature=[_matrix(dtype), _matrix(dtype)])
+    @tf.function(input_signature=[_matrix(dtype), _matrix(dtype)], autograph=False)
     def distances(X, W):
         sq = _scores(X, W) + _row_sq_norms(X)[:, None]
         return tf.sqrt(tf.maximum(sq, 0.0))
