@@ -152,6 +152,13 @@ def _som_of(model):
     return som if isinstance(som, SOMClusterer) else None
 
 
+# What unpickling a file that is not a model (or names classes that are not
+# installed) raises.
+_UNREADABLE_MODEL = (
+    pickle.UnpicklingError, EOFError, ValueError, KeyError, IndexError, OSError, ImportError, AttributeError
+)
+
+
 def load_model(path):
     """Load a model saved by ``sksom fit`` (or by ``joblib.dump``).
 
@@ -172,7 +179,7 @@ def load_model(path):
     path = _existing_file(path, "model file")
     try:
         model = joblib.load(path)
-    except (pickle.UnpicklingError, EOFError, ValueError, KeyError, IndexError, OSError, ImportError, AttributeError) as exc:
+    except _UNREADABLE_MODEL as exc:
         raise CommandError(f"{str(path)!r} is not a model saved by sksom ({type(exc).__name__}: {exc}).") from None
     som = _som_of(model)
     if som is None:
