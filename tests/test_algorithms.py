@@ -1,0 +1,267 @@
+"""The three training algorithms against plain NumPy references.
+
+Each compiled kernel of :mod:`sksom._tf_engine` is compared with a few lines of
+NumPy that spell out the textbook rule, on every lattice (rectangular and
+hexagonal, planar and toroidal) and every neighbourhood; then the estimator is
+checked to feed those kernels the documented schedules.
+"""
+
+import numpy as np
+import pytest
+from sklearn.utils import check_random_state
+
+from sksom import SOMClusterer
+from sksom._topology import (
+    DECAYS,
+    NEIGHBORHOODS,
+    SIGNED_NEIGHBORHOODS,
+    adjacency,
+    squared_grid_distances,
+    unit_coordinates,
+)
+from sksom.metrics import topographic_error
+
+tf_engine = pytest.importorskip("sksom._tf_engine")
+
+MAP_SIZE = (4, 5)  # even rows, so the hexagonal torus is allowed
+N_UNITS = MAP_SIZE[0] * MAP_SIZE[1]
+rng = np.random.default_rng(42)
+X = rng.normal(size=(37, 3))
+WEIGHTS = rng.uniform(0.2, 2.0, size=X.shape[0])
+W0 = rng.normal(size=(N_UNITS, 3))
+LATTICES = [(t, p) for t in ("rectangular", "hexagonal") for p in (False, True)]
+UNSIGNED = [name for name in NEIGHBORHOODS if name not in SIGNED_NEIGHBORHOODS]
+
+
+# -- NumPy references -----------------------------------------------------------
+
+
+def _bmu(X, W):
+    return np.argmin(((X[:, None, :] - W[None, :, :]) ** 2).sum(axis=2), axis=1)
+
+
+def reference_batch_epoch(X, weights, W, H, learning_rate):
+    """Kohonen's batch map, blended with the old codebook by the learning rate."""
+    bmu = _bmu(X, W)
+    sums = np.zeros_like(W)
+    np.add.at(sums, bmu, X * weights[:, None])
+    counts = np.bincount(bmu, weights=weights, minlength=W.shape[0])
+    numerator, denominator = H @ sums, H @ counts
+    target = np.where(denominator[:, None] > 0, numerator / np.where(denominator > 0, denominator, 1)[:, None], W)
+    return W + learning_rate * (target - W)
+
+
+def reference_online_epoch(X, W, D2, neighborhood, sigmas, rates):
+    """The sequential rule ``w += lr * h * (x - w)``, one row at a time."""
+    W = W.copy()
+    h_fn = NEIGHBORHOODS[neighborhood]
+    for x, sigma, rate in zip(X, sigmas, rates):
+        bmu = np.argmin(((W - x) ** 2).sum(axis=1))
+        W += rate * h_fn(D2[bmu], sigma)[:, None] * (x - W)
+    return W
+
+
+def reference_minibatch_step(X, weights, W, D2, neighborhood, sigma, rate):
+    """The online rule averaged over a mini-batch (weighted by sample weight)."""
+    h = NEIGHBORHOODS[neighborhood](D2[_bmu(X, W)], sigma) * weights[:, None]  # (batch, units)
+    pull = (h[:, :, None] * (X[:, None, :] - W[None, :, :])).sum(axis=0)
+    return W + rate * pull / weights.sum()
+
+
+# -- kernels against the references ------------------------------------------------
+
+
+@pytest.mark.parametrize("topology, periodic", LATTICES)
+@pytest.mark.parametrize("neighborhood", UNSIGNED)
+def test_batch_epoch_matches_numpy(topology, periodic, neighborhood):
+    """Check that one batch epoch over two chunks equals the NumPy batch map."""
+    D2 = squared_grid_distances(MAP_SIZE, topology, periodic)
+    H = NEIGHBORHOODS[neighborhood](D2, 1.7)
+    chunks = [(X[:20], WEIGHTS[:20]), (X[20:], WEIGHTS[20:])]
+    got, qe_sum = tf_engine.batch_epoch(chunks, W0, H, 0.7)
+    np.testing.assert_allclose(got, reference_batch_epoch(X, WEIGHTS, W0, H, 0.7), rtol=1e-10, atol=1e-12)
+    distances = np.sqrt(((X[:, None, :] - W0[None]) ** 2).sum(axis=2)).min(axis=1)
+    np.testing.assert_allclose(qe_sum, WEIGHTS @ distances, rtol=1e-10)
+
+
+@pytest.mark.parametrize("topology, periodic", LATTICES)
+@pytest.mark.parametrize("neighborhood", list(NEIGHBORHOODS))
+def test_online_epoch_matches_numpy(topology, periodic, neighborhood):
+    """Check that the compiled sequential loop equals the NumPy loop, row by row."""
+    D2 = squared_grid_distances(MAP_SIZE, topology, periodic)
+    sigmas = np.linspace(2.5, 0.8, X.shape[0])
+    rates = np.linspace(0.5, 0.05, X.shape[0])
+    # Uneven chunks: the padded tails must leave the codebook untouched.
+    chunks = [(X[:30], sigmas[:30], rates[:30]), (X[30:], sigmas[30:], rates[30:])]
+    got = tf_engine.online_epoch(chunks, W0, D2, neighborhood)
+    expected = reference_online_epoch(X, W0, D2, neighborhood, sigmas, rates)
+    np.testing.assert_allclose(got, expected, rtol=1e-9, atol=1e-11)
+
+
+@pytest.mark.parametrize("topology, periodic", LATTICES)
+@pytest.mark.parametrize("neighborhood", list(NEIGHBORHOODS))
+def test_minibatch_steps_match_numpy(topology, periodic, neighborhood):
+    """Check that each mini-batch step equals the averaged online rule in NumPy."""
+    D2 = squared_grid_distances(MAP_SIZE, topology, periodic)
+    batches = [(X[:16], WEIGHTS[:16], 2.0, 0.4), (X[16:], WEIGHTS[16:], 1.2, 0.2)]
+    got = tf_engine.minibatch_epoch(batches, W0, D2, neighborhood)
+    expected = W0
+    for Xb, wb, sigma, rate in batches:
+        expected = reference_minibatch_step(Xb, wb, expected, D2, neighborhood, sigma, rate)
+    np.testing.assert_allclose(got, expected, rtol=1e-9, atol=1e-11)
+
+
+@pytest.mark.parametrize("algorithm", ["online", "minibatch"])
+def test_float32_kernels_agree_with_float64(algorithm):
+    """Check that float32 training stays close to float64 training."""
+    D2 = squared_grid_distances(MAP_SIZE)
+    results = []
+    for dtype in (np.float32, np.float64):
+        W, D, Xd = W0.astype(dtype), D2.astype(dtype), X.astype(dtype)
+        if algorithm == "online":
+            n = X.shape[0]
+            chunk = (Xd, np.full(n, 1.5, dtype), np.full(n, 0.1, dtype))
+            results.append(tf_engine.online_epoch([chunk], W, D, "gaussian"))
+        else:
+            batch = (Xd, np.ones(X.shape[0], dtype), 1.5, 0.3)
+            results.append(tf_engine.minibatch_epoch([batch], W, D, "gaussian"))
+    assert results[0].dtype == np.float32
+    np.testing.assert_allclose(results[0], results[1], rtol=1e-4, atol=1e-5)
+
+
+def test_online_chunk_padding_lengths():
+    """Check that chunk lengths are padded to a few powers of two."""
+    lengths = [tf_engine._padded_length(n) for n in (1, 37, 256, 257, 1797, 2048, 10485)]
+    assert lengths == [256, 256, 256, 512, 2048, 2048, 16384]
+
+
+# -- the estimator drives the kernels with the documented schedules ------------------
+
+
+def _estimator(algorithm, **params):
+    defaults = dict(
+        map_size=MAP_SIZE, algorithm=algorithm, init=W0, random_state=0,
+        radius_start=2.5, radius_end=0.5, learning_rate_start=0.6, learning_rate_end=0.05,
+        radius_decay="linear", learning_rate_decay="linear",
+    )
+    defaults.update(params)
+    return SOMClusterer(**defaults)
+
+
+@pytest.mark.parametrize("topology, periodic", LATTICES)
+@pytest.mark.parametrize("neighborhood", ["gaussian", "bubble", "mexican_hat"])
+def test_online_fit_is_the_sequential_rule_in_random_order(topology, periodic, neighborhood):
+    """Check that a one-epoch online fit visits rows in a seeded permutation with the schedule."""
+    som = _estimator("online", topology=topology, periodic=periodic, neighborhood=neighborhood, max_iter=1)
+    som.fit(X)
+    n = X.shape[0]
+    order = check_random_state(0).permutation(n)
+    progress = np.arange(n) / n
+    sigmas = DECAYS["linear"](2.5, 0.5, progress)
+    rates = DECAYS["linear"](0.6, 0.05, progress)
+    D2 = squared_grid_distances(MAP_SIZE, topology, periodic)
+    expected = reference_online_epoch(X[order], W0, D2, neighborhood, sigmas, rates)
+    np.testing.assert_allclose(som.cluster_centers_, expected, rtol=1e-9, atol=1e-11)
+
+
+def test_online_sample_weight_scales_the_learning_rate():
+    """Check that a sample weight multiplies that sample's learning rate."""
+    n = X.shape[0]
+    som = _estimator("online", max_iter=1, learning_rate_start=0.3, learning_rate_end=0.3).fit(X, sample_weight=WEIGHTS)
+    order = check_random_state(0).permutation(n)
+    sigmas = DECAYS["linear"](2.5, 0.5, np.arange(n) / n)
+    expected = reference_online_epoch(X[order], W0, squared_grid_distances(MAP_SIZE), "gaussian", sigmas, 0.3 * WEIGHTS[order])
+    np.testing.assert_allclose(som.cluster_centers_, expected, rtol=1e-9, atol=1e-11)
+
+
+@pytest.mark.parametrize("decay", list(DECAYS))
+def test_batch_schedule_runs_from_start_to_end(decay):
+    """Check that a two-epoch batch fit uses the start values, then the end values."""
+    som = _estimator(
+        "batch", max_iter=2, radius_decay=decay, learning_rate_decay=decay,
+        learning_rate_start=0.8, learning_rate_end=0.3,
+    ).fit(X)
+    D2 = squared_grid_distances(MAP_SIZE)
+    ones = np.ones(X.shape[0])
+    W = reference_batch_epoch(X, ones, W0, NEIGHBORHOODS["gaussian"](D2, 2.5), 0.8)
+    W = reference_batch_epoch(X, ones, W, NEIGHBORHOODS["gaussian"](D2, 0.5), 0.3)
+    np.testing.assert_allclose(som.cluster_centers_, W, rtol=1e-9, atol=1e-11)
+
+
+@pytest.mark.parametrize("decay", list(DECAYS))
+def test_decays_start_and_end_at_the_given_values(decay):
+    """Check that each decay goes monotonically from its start value to its end value."""
+    progress = np.linspace(0.0, 1.0, 11)
+    values = DECAYS[decay](5.0, 0.5, progress)
+    assert values[0] == pytest.approx(5.0) and values[-1] == pytest.approx(0.5)
+    assert np.all(np.diff(values) < 0)
+
+
+def test_partial_fit_ends_on_the_end_values_and_stays_there():
+    """Check that partial_fit past max_iter keeps the end radius and learning rate."""
+    som = _estimator("minibatch", max_iter=2, batch_size=X.shape[0])
+    for _ in range(3):
+        som.partial_fit(X)
+    before = som.cluster_centers_.copy()
+    som.partial_fit(X)
+    D2 = squared_grid_distances(MAP_SIZE)
+    rng_state = check_random_state(0)
+    for _ in range(4):  # the estimator drew one permutation per call
+        order = rng_state.permutation(X.shape[0])
+    expected = reference_minibatch_step(X[order], np.ones(X.shape[0]), before, D2, "gaussian", 0.5, 0.05)
+    np.testing.assert_allclose(som.cluster_centers_, expected, rtol=1e-9, atol=1e-11)
+
+
+def test_mexican_hat_with_batch_is_a_clear_error():
+    """Check that the batch map refuses the sign-changing mexican_hat neighbourhood."""
+    with pytest.raises(ValueError, match="mexican_hat.*batch"):
+        SOMClusterer(map_size=(2, 2), neighborhood="mexican_hat", algorithm="batch").fit(X)
+    # The sequential and mini-batch rules accept it.
+    for algorithm in ("online", "minibatch"):
+        som = SOMClusterer(map_size=(2, 2), neighborhood="mexican_hat", algorithm=algorithm, max_iter=2, random_state=0)
+        assert np.all(np.isfinite(som.fit(X).cluster_centers_))
+
+
+# -- lattices: adjacency and the topographic error ------------------------------------
+
+
+@pytest.mark.parametrize(
+    "topology, periodic, interior, corner",
+    [("rectangular", False, 4, 2), ("rectangular", True, 4, 4), ("hexagonal", False, 6, 2), ("hexagonal", True, 6, 6)],
+)
+def test_adjacency_counts_on_each_lattice(topology, periodic, interior, corner):
+    """Check the number of adjacent units of an interior unit and of unit 0 on each lattice."""
+    size = (6, 7)
+    A = adjacency(size, topology, periodic)
+    assert (A == A.T).all() and not A.diagonal().any()
+    assert A[2 * 7 + 3].sum() == interior
+    assert A[0].sum() == corner
+    if periodic:
+        assert (A.sum(axis=1) == interior).all()
+        assert A[0, 6] and A[0, 5 * 7]  # wraps across both seams
+
+
+def test_hexagonal_neighbours_of_even_and_odd_rows():
+    """Check that odd rows are shifted right: their diagonal neighbours are one column further."""
+    A = adjacency((4, 4), "hexagonal")
+    # unit (1, 1) in an odd row touches (0, 1), (0, 2), (2, 1), (2, 2); not (0, 0)
+    assert [A[5, k] for k in (1, 2, 9, 10, 0, 8)] == [True, True, True, True, False, False]
+    # unit (2, 1) in an even row touches (1, 0), (1, 1), (3, 0), (3, 1); not (1, 2)
+    assert [A[9, k] for k in (4, 5, 12, 13, 6, 14)] == [True, True, True, True, False, False]
+    coords = unit_coordinates((4, 4), "hexagonal")
+    np.testing.assert_allclose(np.linalg.norm(coords[5] - coords[[1, 2, 9, 10]], axis=1), 1.0)
+
+
+@pytest.mark.parametrize("topology, periodic", LATTICES)
+def test_topographic_error_uses_the_lattice_adjacency(topology, periodic):
+    """Check that the topographic error counts exactly the samples whose two BMUs are not adjacent."""
+    A = adjacency(MAP_SIZE, topology, periodic)
+    codebook = np.eye(N_UNITS) * 10.0
+    pairs = [(0, 1), (0, 5), (0, 6), (0, 4), (7, 19), (12, 13)]
+    # A sample between units i and j (a bit closer to i) has BMUs i then j.
+    samples = np.array([0.55 * codebook[i] + 0.45 * codebook[j] for i, j in pairs])
+    expected = np.mean([not A[i, j] for i, j in pairs])
+    assert topographic_error(samples, codebook, MAP_SIZE, topology=topology, periodic=periodic) == pytest.approx(expected)
+    som = SOMClusterer(map_size=MAP_SIZE, topology=topology, periodic=periodic, init=codebook, max_iter=1,
+                       learning_rate_start=1e-12, learning_rate_end=1e-12, algorithm="minibatch").fit(samples)
+    assert som.topographic_error_ == pytest.approx(expected)
