@@ -505,13 +505,14 @@ class DeepSOMClusterer(ClassNamePrefixFeaturesOutMixin, ClusterMixin, Transforme
         Neighbourhood function of the SOM loss. The codebook initialisation
         uses the Gaussian when this one takes negative values.
     radius_start : float, default=None
-        Radius at the start of joint training; ``None`` means an eighth of the
-        longer side of the map (at least ``radius_end``): the initial codebook
-        is already ordered.
-    radius_end : float, default=0.3
-        Radius at the end of joint training. Below about 0.3 a Gaussian
-        neighbourhood gives the BMU alone, so the end of training refines the
-        units like k-means.
+        Radius at the start of joint training, where the initialising SOM
+        ends; ``None`` means 0.5 (at least ``radius_end``). The initial
+        codebook is already ordered, so joint training starts small.
+    radius_end : float, default=0.1
+        Radius at the end of joint training (DESOM's final value). Below about
+        0.3 a Gaussian neighbourhood weighs the BMU alone, so the end of
+        training refines the units like k-means, at some cost in topographic
+        error.
     radius_decay : {"linear", "exponential", "inverse"}, default="exponential"
         How the radius decays during joint training.
     encoder : {"dense", "conv"} or keras.Model, default="dense"
@@ -531,8 +532,9 @@ class DeepSOMClusterer(ClassNamePrefixFeaturesOutMixin, ClusterMixin, Transforme
     latent_dim : int, default=10
         Number of latent features (ignored for a Keras encoder).
     image_shape : tuple of (int, int) or (int, int, int), default=None
-        ``(height, width[, channels])`` of the images for ``encoder="conv"``;
-        height and width must be multiples of ``2 ** len(hidden_units)``.
+        ``(height, width[, channels])`` of the images, given as flattened
+        rows; needed by ``encoder="conv"`` (height and width multiples of
+        ``2 ** len(hidden_units)``) and by ``augment``.
     activation : str, default="relu"
         Activation of the hidden layers built from the spec.
     pretrain_epochs : int, default=50
@@ -548,6 +550,12 @@ class DeepSOMClusterer(ClassNamePrefixFeaturesOutMixin, ClusterMixin, Transforme
         ``False`` uses DESOM's raw term: the reconstruction error does not pin
         the scale of the features (the decoder can undo any shrinking), so the
         raw term lets them drift towards a point during joint training.
+    augment : float, default=0.0
+        Data augmentation for images: each training batch is shifted at
+        random by up to this fraction of the image height and width (blank
+        borders) before it is encoded and reconstructed, so that the features
+        ignore small displacements (as in DEC-DA, Guo et al. 2018). Needs
+        ``image_shape``; 0 disables it.
     reconstruction_weight : float, default=1.0
         Weight of the reconstruction term. 0 trains the features with the SOM
         term alone; with ``scale_invariant=False`` that collapses them (kept
@@ -640,6 +648,7 @@ class DeepSOMClusterer(ClassNamePrefixFeaturesOutMixin, ClusterMixin, Transforme
         "max_iter": [Interval(Integral, 0, None, closed="left")],
         "som_weight": [Interval(Real, 0, None, closed="left")],
         "scale_invariant": ["boolean"],
+        "augment": [Interval(Real, 0, 1, closed="left")],
         "reconstruction_weight": [Interval(Real, 0, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
@@ -655,7 +664,7 @@ class DeepSOMClusterer(ClassNamePrefixFeaturesOutMixin, ClusterMixin, Transforme
         periodic=False,
         neighborhood="gaussian",
         radius_start=None,
-        radius_end=0.3,
+        radius_end=0.1,
         radius_decay="exponential",
         encoder="dense",
         decoder=None,
@@ -667,6 +676,7 @@ class DeepSOMClusterer(ClassNamePrefixFeaturesOutMixin, ClusterMixin, Transforme
         max_iter=30,
         som_weight=0.01,
         scale_invariant=True,
+        augment=0.0,
         reconstruction_weight=1.0,
         batch_size=256,
         learning_rate=1e-3,
@@ -690,6 +700,7 @@ class DeepSOMClusterer(ClassNamePrefixFeaturesOutMixin, ClusterMixin, Transforme
         self.max_iter = max_iter
         self.som_weight = som_weight
         self.scale_invariant = scale_invariant
+        self.augment = augment
         self.reconstruction_weight = reconstruction_weight
         self.batch_size = batch_size
         self.learning_rate = learning_rate
@@ -707,14 +718,16 @@ class DeepSOMClusterer(ClassNamePrefixFeaturesOutMixin, ClusterMixin, Transforme
             raise ValueError(f"hidden_units must be a tuple of positive ints; got {self.hidden_units!r}.")
         if self.som_weight == 0 and self.reconstruction_weight == 0:
             raise ValueError("som_weight and reconstruction_weight are both 0: there is nothing to train.")
-        if isinstance(self.encoder, str) and self.encoder == "conv":
-            return self._image_shape(n_features, units)
+        conv = isinstance(self.encoder, str) and self.encoder == "conv"
+        if conv or self.augment > 0 or self.image_shape is not None:
+            return self._image_shape(n_features, units, conv)
         return None
 
-    def _image_shape(self, n_features, filters):
+    def _image_shape(self, n_features, filters, conv):
         shape = self.image_shape
         if shape is None:
-            raise ValueError("encoder='conv' needs image_shape=(height, width[, channels]).")
+            needs = "encoder='conv'" if conv else f"augment={self.augment}"
+            raise ValueError(f"{needs} needs image_shape=(height, width[, channels]).")
         shape = tuple(shape)
         if len(shape) == 2:
             shape += (1,)
@@ -725,10 +738,10 @@ class DeepSOMClusterer(ClassNamePrefixFeaturesOutMixin, ClusterMixin, Transforme
                 f"image_shape={shape} has {int(np.prod(shape))} values but X has {n_features} "
                 "features; give images as flattened rows."
             )
-        if not filters:
+        if conv and not filters:
             raise ValueError("encoder='conv' needs at least one convolution in hidden_units.")
         scale = 2 ** len(filters)
-        if shape[0] % scale or shape[1] % scale:
+        if conv and (shape[0] % scale or shape[1] % scale):
             raise ValueError(
                 f"With {len(filters)} stride-2 convolutions, image height and width must be "
                 f"multiples of {scale}; got image_shape={shape}."
@@ -760,7 +773,7 @@ class DeepSOMClusterer(ClassNamePrefixFeaturesOutMixin, ClusterMixin, Transforme
                     f"The decoder model maps {tuple(decoder.input_shape)} to {tuple(decoder.output_shape)}; "
                     f"it must map (None, {latent_dim}) features to (None, {n_features}) rows."
                 )
-        elif image_shape is not None:
+        elif isinstance(self.encoder, str) and self.encoder == "conv":
             decoder = _conv_decoder(image_shape, units, latent_dim, self.activation, rng)
         else:
             decoder = _dense_net(latent_dim, units[::-1], n_features, self.activation, rng, "decoder")
@@ -795,6 +808,20 @@ class DeepSOMClusterer(ClassNamePrefixFeaturesOutMixin, ClusterMixin, Transforme
         return state
 
     # -- training -------------------------------------------------------------------
+
+    def _augmenter(self, image_shape, rng):
+        """Random shifts of flattened images, or None without augmentation."""
+        if not self.augment:
+            return None
+        shift = keras.layers.RandomTranslation(
+            self.augment, self.augment, fill_mode="constant", seed=int(rng.randint(np.iinfo(np.int32).max))
+        )
+
+        def augment(x):
+            images = tf.reshape(x, (-1,) + tuple(image_shape))
+            return tf.reshape(shift(images, training=True), tf.shape(x))
+
+        return augment
 
     def _batches(self, n, rng):
         order = rng.permutation(n)
@@ -831,7 +858,10 @@ class DeepSOMClusterer(ClassNamePrefixFeaturesOutMixin, ClusterMixin, Transforme
         n = X.shape[0]
 
         # 1. pretraining on the reconstruction error
-        ae_step = _make_step(encoder, decoder, None, keras.optimizers.Adam(self.learning_rate), 1.0, 0.0, False)
+        augment = self._augmenter(image_shape, rng)
+        ae_step = _make_step(
+            encoder, decoder, None, keras.optimizers.Adam(self.learning_rate), 1.0, 0.0, False, augment
+        )
         pretrain_curve = []
         for epoch in range(self.pretrain_epochs):
             losses = [ae_step(tf.gather(X_t, rows))[0] for rows in self._batches(n, rng)]
@@ -860,7 +890,7 @@ class DeepSOMClusterer(ClassNamePrefixFeaturesOutMixin, ClusterMixin, Transforme
         # 3. joint training while the radius decays
         joint_step = _make_step(
             encoder, decoder, som, keras.optimizers.Adam(self.learning_rate),
-            float(self.reconstruction_weight), float(self.som_weight), bool(self.scale_invariant),
+            float(self.reconstruction_weight), float(self.som_weight), bool(self.scale_invariant), augment,
         )
         batches_per_epoch = -(-n // self.batch_size)
         total = self.max_iter * batches_per_epoch
@@ -1054,8 +1084,11 @@ def _som_term(som, z, scale_invariant):
     return loss
 
 
-def _make_step(encoder, decoder, som, optimizer, reconstruction_weight, som_weight, scale_invariant):
+def _make_step(encoder, decoder, som, optimizer, reconstruction_weight, som_weight, scale_invariant, augment=None):
     """A compiled training step on one batch; returns the two loss terms.
+
+    ``augment`` (optional) transforms the batch first; the autoencoder then
+    reconstructs the transformed batch.
 
     Only the networks that a non-zero term depends on are trained: with
     ``reconstruction_weight=0`` the decoder is left as it is.
@@ -1068,6 +1101,8 @@ def _make_step(encoder, decoder, som, optimizer, reconstruction_weight, som_weig
 
     @tf.function(reduce_retracing=True)
     def step(x):
+        if augment is not None:
+            x = augment(x)
         with tf.GradientTape() as tape:
             z = encoder(x, training=True)
             reconstruction = tf.reduce_mean(tf.square(decoder(z, training=True) - x))

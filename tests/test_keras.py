@@ -237,11 +237,21 @@ def test_conv_encoder_on_images():
     """Check that encoder='conv' fits flattened images and rebuilds after pickling."""
     images = np.repeat(X_DIGITS[:64], 3, axis=1)  # 8 x 8 x 3 "colour" images, channels last
     model = DeepSOMClusterer(
-        (2, 2), encoder="conv", image_shape=(8, 8, 3), **{**FAST, "hidden_units": (4, 8)}
+        (2, 2), encoder="conv", image_shape=(8, 8, 3), **{**FAST, "hidden_units": (4, 8), "max_iter": 1}
     ).fit(images)
     assert model.reconstruct(images[:3]).shape == (3, 192)
     restored = pickle.loads(pickle.dumps(model))
     np.testing.assert_array_equal(restored.predict(images), model.labels_)
+
+
+def test_augmentation_is_seeded_and_changes_training():
+    """Check that random shifts are reproducible with random_state and alter the fit."""
+    params = dict(FAST, image_shape=(8, 8), pretrain_epochs=2, max_iter=1)
+    shifted = DeepSOMClusterer((2, 2), augment=0.25, **params).fit(X_DIGITS)
+    again = DeepSOMClusterer((2, 2), augment=0.25, **params).fit(X_DIGITS)
+    plain = DeepSOMClusterer((2, 2), **params).fit(X_DIGITS)
+    np.testing.assert_allclose(shifted.cluster_centers_, again.cluster_centers_, rtol=1e-5, atol=1e-6)
+    assert not np.allclose(shifted.pretrain_loss_curve_, plain.pretrain_loss_curve_)
 
 
 def test_keras_encoder_is_copied_not_modified():
@@ -265,6 +275,8 @@ def test_keras_encoder_is_copied_not_modified():
         (dict(encoder="conv"), "image_shape"),
         (dict(encoder="conv", image_shape=(4, 4)), "64 features"),
         (dict(encoder="conv", image_shape=(8, 8), hidden_units=(4, 4, 4, 4)), "multiples of 16"),
+        (dict(augment=0.1), "augment=0.1 needs image_shape"),
+        (dict(augment=1.5, image_shape=(8, 8)), "augment"),
         (dict(batch_size=0), "batch_size"),
         (dict(neighborhood="cone"), "neighborhood"),
     ],
