@@ -23,6 +23,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from sksom.keras import DeepSOMClusterer, load_cifar10_local
+from sksom.plotting import plot_hit_map
 
 
 def make_colour_shapes(n_samples=1200, size=16, seed=0):
@@ -67,10 +68,9 @@ print(f"{source}: {n_samples} images of {height} x {width} x {channels}")
 # --------------------------
 # Two stride-2 convolutions (16 and 32 filters) and a Dense layer turn each
 # image into 8 features; the decoder mirrors them with transposed
-# convolutions. The map has 6 x 6 units on a hexagonal lattice.
+# convolutions. The map has 6 x 6 units.
 model = DeepSOMClusterer(
     (6, 6),
-    topology="hexagonal",
     encoder="conv",
     image_shape=(height, width, channels),
     hidden_units=(16, 32),
@@ -122,19 +122,14 @@ fig.tight_layout()
 # %%
 # Where each class lands
 # ----------------------
-# The hit counts of every class on the map: each class occupies its own
-# region.
-units = model.labels_
-counts = np.zeros((len(class_names), n_rows * n_columns))
-np.add.at(counts, (labels, units), 1)
-fig, axes = plt.subplots(2, int(np.ceil(len(class_names) / 2)), figsize=(10, 3.6))
+# The hit map of every class (:func:`sksom.plotting.plot_hit_map` works on
+# the deep SOM too): each class occupies its own region of the map.
+fig, axes = plt.subplots(2, int(np.ceil(len(class_names) / 2)), figsize=(10, 4.2))
 for c, ax in enumerate(axes.ravel()):
     if c >= len(class_names):
         ax.set_axis_off()
         continue
-    ax.imshow(counts[c].reshape(n_rows, n_columns), cmap="Greens")
+    plot_hit_map(model, X[labels == c], ax=ax, colorbar=False)
     ax.set_title(class_names[c], fontsize=9)
-    ax.set_xticks([])
-    ax.set_yticks([])
 fig.tight_layout()
 plt.show()

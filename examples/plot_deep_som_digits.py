@@ -80,7 +80,7 @@ print(
 # trains encoder, decoder and map together. ``feature_variance_retained_``
 # checks that the features did not collapse.
 deep = DeepSOMClusterer(
-    (8, 8), hidden_units=(256, 128), pretrain_epochs=40, max_iter=20, batch_size=128, random_state=0
+    (8, 8), hidden_units=(256, 128), pretrain_epochs=100, max_iter=50, batch_size=128, random_state=0
 ).fit(X)
 print(
     f"deep SOM: purity {purity(deep.labels_):.3f}, feature variance kept "
@@ -115,7 +115,7 @@ fig.tight_layout()
 prototypes = deep.decode_units().reshape(8, 8, 8, 8)  # map rows, map columns, pixels
 mosaic = np.pad(prototypes, ((0, 0), (0, 0), (1, 1), (1, 1))).transpose(0, 2, 1, 3).reshape(80, 80)
 fig, (ax_img, ax_labels) = plt.subplots(1, 2, figsize=(10, 4.6))
-ax_img.imshow(mosaic, cmap="gray_r")
+ax_img.imshow(mosaic, cmap="gray_r", vmin=0, vmax=1)
 ax_img.set_title("decoded units")
 ax_img.set_axis_off()
 plot_label_map(deep, X, y, ax=ax_labels)
