@@ -99,16 +99,23 @@ def _row_sq_norms(X):
     return tf.reduce_sum(X * X, axis=1)
 
 
+def _similarity(X, W):
+    """``2 x.w - ||w||^2``: minus the squared distance up to the per-row ``||x||^2``.
+
+    The best-matching unit maximises it. Written as a matmul plus a bias, CPU
+    kernels fuse the two, leaving one pass over the (n_samples, n_units) block
+    besides the matmul itself.
+    """
+    return tf.nn.bias_add(tf.matmul(X, 2.0 * W, transpose_b=True), -_row_sq_norms(W))
+
+
 @functools.cache
 def _accumulate_fn(dtype):
     """Per-unit weighted sums and counts of the samples each unit wins."""
 
     @tf.function(input_signature=[_matrix(dtype), _matrix(dtype), _vector(dtype)], autograph=False)
     def accumulate(X, W, weights):
-        # The BMU maximises 2 x.w - ||w||^2. Written as a matmul plus a bias,
-        # CPU kernels fuse the two, leaving a single pass (the argmax) over the
-        # (n_samples, n_units) block besides the matmul itself.
-        similarity = tf.nn.bias_add(tf.matmul(X, 2.0 * W, transpose_b=True), -_row_sq_norms(W))
+        similarity = _similarity(X, W)
         bmu = tf.argmax(similarity, axis=1, output_type=tf.int32)
         n_units = tf.shape(W)[0]
         sums = tf.math.unsorted_segment_sum(X * weights[:, None], bmu, n_units)
@@ -216,11 +223,18 @@ def _two_bmus_fn(dtype):
 
     @tf.function(input_signature=[_matrix(dtype), _matrix(dtype)], autograph=False)
     def two_bmus(X, W):
-        k = tf.minimum(2, tf.shape(W)[0])
-        neg, idx = tf.math.top_k(-_scores(X, W), k=k)
-        sq = tf.maximum(_row_sq_norms(X) - neg[:, 0], 0.0)
-        second = idx[:, k - 1]
-        return idx[:, 0], second, tf.sqrt(sq)
+        # Two argmax passes instead of top_k, which is several times slower on
+        # CPU. Ties go to the lower unit index in both, as with argmin. With a
+        # single unit, the second BMU is the first.
+        similarity = _similarity(X, W)
+        first = tf.argmax(similarity, axis=1, output_type=tf.int32)
+        best = tf.gather(similarity, first, batch_dims=1)
+        is_first = tf.one_hot(first, tf.shape(W)[0], on_value=True, off_value=False)
+        second = tf.argmax(
+            tf.where(is_first, tf.constant(-np.inf, dtype), similarity), axis=1, output_type=tf.int32
+        )
+        sq = tf.maximum(_row_sq_norms(X) - best, 0.0)
+        return first, second, tf.sqrt(sq)
 
     return two_bmus
 
