@@ -82,11 +82,15 @@ def free_ports(count):
 
 
 def _start(out, env_extra, distributed):
+    """Start a worker writing its codebook to ``out`` and its output next to it."""
     cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", out]
     if distributed:
         cmd.append("--distributed")
     env = dict(os.environ, CUDA_VISIBLE_DEVICES="", TF_CPP_MIN_LOG_LEVEL="2", **env_extra)
-    return subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # Output goes to a file, not a pipe: a pipe nobody reads until the end
+    # blocks a chatty process once its buffer is full.
+    with open(out + ".log", "w") as log:
+        return subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
 
 
 def _wait_all(processes, deadline):
@@ -111,12 +115,12 @@ def _wait_all(processes, deadline):
     return problem
 
 
-def _report_failure(problem, processes):
+def _report_failure(problem, processes, outs):
     print(f"FAILED: {problem}")
     for name, proc in processes.items():
-        _, err = proc.communicate()
-        lines = (err or "").strip().splitlines()[-15:]
-        print(f"--- {name} (status {proc.returncode}), last lines of stderr:")
+        proc.wait()
+        lines = Path(outs[name] + ".log").read_text(errors="replace").strip().splitlines()[-15:]
+        print(f"--- {name} (status {proc.returncode}), last lines of its output:")
         print("\n".join(lines) if lines else "(nothing)")
 
 
@@ -148,10 +152,8 @@ def main(argv=None):
         processes["single"] = _start(outs["single"], {"TF_CONFIG": ""}, distributed=False)
         problem = _wait_all(processes, start + args.timeout)
         if problem:
-            _report_failure(problem, processes)
+            _report_failure(problem, processes, outs)
             return 2
-        for proc in processes.values():
-            proc.communicate()
         codebooks = {name: np.load(path) for name, path in outs.items()}
 
     diffs = {
