@@ -61,7 +61,10 @@ from pathlib import Path
 
 import numpy as np
 
-from sksom import SOMClusterer
+# Run from a checkout without installing: the repository root is importable
+# (after any installed copy of sksom).
+sys.path.append(str(Path(__file__).resolve().parents[1]))
+from sksom import SOMClusterer  # noqa: E402
 
 N_FEATURES = 64
 N_CENTERS = 30
