@@ -40,7 +40,7 @@ MAP_SIZE = (8, 8)
 # CPU cores train in a few minutes.
 DEEP_PARAMS = {
     "digits": dict(hidden_units=(256, 128), latent_dim=10, pretrain_epochs=100, max_iter=50, batch_size=128),
-    "mnist": dict(hidden_units=(500, 500, 1000), latent_dim=10, pretrain_epochs=30, max_iter=20, batch_size=256),
+    "mnist": dict(hidden_units=(500, 500, 1000), latent_dim=10, pretrain_epochs=30, max_iter=30, batch_size=256),
 }
 
 

@@ -263,6 +263,9 @@ def test_keras_encoder_is_copied_not_modified():
     for before, after in zip(weights, encoder.get_weights()):
         np.testing.assert_array_equal(before, after)
     assert not all(np.array_equal(a, b) for a, b in zip(weights, model.encoder_weights_))
+    # the Keras model travels with the parameters through clone and pickle
+    assert isinstance(clone(model).encoder, keras.Model)
+    np.testing.assert_array_equal(pickle.loads(pickle.dumps(model)).predict(X_DIGITS), model.labels_)
 
 
 @pytest.mark.parametrize(
