@@ -6,8 +6,10 @@ traceback), 1 for anything unexpected (a bug: the traceback is printed).
 """
 
 import argparse
+import contextlib
 import csv
 import math
+import os
 import pickle
 import sys
 import time
@@ -235,6 +237,7 @@ def _cmd_demo(args):
     from . import plotting
     from ._som import SOMClusterer
 
+    _start_tensorflow()
     _use_file_backend()
     out = Path(args.out)
     start = time.perf_counter()
@@ -283,6 +286,7 @@ def _cmd_fit(args):
     out = Path(args.out)
     if out.exists() and not args.force:
         raise CommandError(f"{str(out)!r} exists; pass --force to overwrite it.")
+    _start_tensorflow()
     som = SOMClusterer(
         args.map_size,
         topology=args.topology,
@@ -312,6 +316,7 @@ def _cmd_fit(args):
 def _cmd_predict(args):
     model = load_model(args.model)
     X, _ = load_data(args.data, header=args.header)
+    _start_tensorflow()
     labels = model.predict(X)
     text = "\n".join(str(label) for label in labels) + "\n"
     if args.out is None:
@@ -326,6 +331,8 @@ def _cmd_plot(args):
     if args.kind == "hits" and args.data is None:
         raise CommandError("--kind hits counts samples per unit; give them with --data DATA.")
     model = load_model(args.model)
+    X = load_data(args.data, header=args.header)[0] if args.kind == "hits" else None
+    _start_tensorflow()
     _use_file_backend()
     from . import plotting
 
@@ -334,7 +341,6 @@ def _cmd_plot(args):
     if args.kind == "umatrix":
         ax = plotting.plot_u_matrix(model)
     elif args.kind == "hits":
-        X, _ = load_data(args.data, header=args.header)
         ax = plotting.plot_hit_map(model, X)
     else:
         ax = _component_planes(model, plotting)
@@ -463,6 +469,34 @@ def build_parser():
     _add_header_option(plot)
     plot.set_defaults(func=_cmd_plot)
     return parser
+
+
+@contextlib.contextmanager
+def _native_stderr_silenced():
+    """Send what C++ code writes straight to file descriptor 2 to /dev/null.
+
+    TensorFlow prints start-up notices (oneDNN, CUDA probing) from C++ before
+    its logging is configured, so ``TF_CPP_MIN_LOG_LEVEL`` cannot hide them.
+    Python exceptions still propagate, and are printed after the block.
+    """
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def _start_tensorflow():
+    """Import TensorFlow and find its devices, quietly unless asked for logs."""
+    quiet = os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2") not in ("0", "1")
+    with _native_stderr_silenced() if quiet else contextlib.nullcontext():
+        from . import _tf_engine
+
+        _tf_engine.available_devices()
 
 
 def main(argv=None):
