@@ -1,6 +1,7 @@
 """Tests for the command line (``python -m sksom``) and the progress report."""
 
 import io
+import os
 import re
 import subprocess
 import sys
@@ -202,6 +203,19 @@ def test_console_script_points_to_main(capsys):
     script = getattr(importlib.import_module(module), name)
     assert script(["--version"]) == 0
     assert capsys.readouterr().out.strip() == f"sksom {sksom.__version__}"
+
+
+def test_subprocess_predict_has_a_clean_stderr(files):
+    """Check that a real run prints the ids and none of TensorFlow's start-up notices."""
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    result = subprocess.run(
+        [sys.executable, "-m", "sksom", "predict", str(files["model"]), str(files["npy"])],
+        capture_output=True, text=True, timeout=300, env=env,
+    )
+    assert result.returncode == 0, result.stderr
+    np.testing.assert_array_equal(np.array(result.stdout.split(), dtype=int), joblib.load(files["model"]).predict(X))
+    for notice in ("absl::InitializeLog", "oneDNN", "cuda", "I0000"):
+        assert notice not in result.stderr
 
 
 @pytest.mark.parametrize("kind, extra", [("umatrix", []), ("hits", ["--data"]), ("components", [])])
