@@ -195,7 +195,8 @@ class SOMClusterer(
         results.
     verbose : int, default=0
         If positive, print one line per epoch with elapsed time and
-        quantization error.
+        quantization error; on a terminal the lines of one call are redrawn
+        as a single progress bar.
 
     Attributes
     ----------
