@@ -79,7 +79,7 @@ FULL = {
 QUICK = {
     "rows": [(2_000, 10, 2), (20_000, 10, 2)],
     "units": [(20_000, side, 2) for side in (5, 10)],
-    "memmap": [(200_000, 10, 2)],
+    "memmap": [(50_000, 10, 2), (200_000, 10, 2)],
 }
 
 
@@ -315,6 +315,7 @@ def main(argv=None):
                            f"({sizes[0]} to {sizes[-1]} {series})")
 
     if not args.no_memmap:
+        mapped = []
         for rows, side, epochs in cases["memmap"]:
             with tempfile.TemporaryDirectory(dir=args.tmpdir) as tmp:
                 path = os.path.join(tmp, "X.f32")
@@ -323,12 +324,23 @@ def main(argv=None):
                 written = time.perf_counter() - start
                 r = measure("memmap", rows, side, epochs, path)
             if r is not None:
+                mapped.append(r)
                 summary.append(
                     f"memmap: {r['data_mb']:.0f} MB file (written in {written:.0f} s, then deleted); anonymous "
                     f"memory peaked at {r['anon_peak_mb']:.0f} MB ({r['anon_peak_mb'] - r['anon_before_mb']:+.0f} MB "
                     f"during fit) = {r['anon_peak_mb'] / r['data_mb']:.1%} of the file; peak RSS with file pages "
                     f"{r['peak_rss_mb']:.0f} MB"
                 )
+        if len(mapped) > 1:
+            small, large = mapped[0], mapped[-1]
+
+            def grown(r):
+                return r["anon_peak_mb"] - r["anon_before_mb"]
+
+            summary.append(
+                f"memmap: {large['data_mb'] / small['data_mb']:.1f}x the data, {grown(large) / grown(small):.2f}x "
+                f"the anonymous memory added by fit ({grown(small):.0f} MB, then {grown(large):.0f} MB)"
+            )
 
     devices = {r["gpu"] for r in results.values() if r is not None}
     print()
