@@ -194,6 +194,14 @@ def test_deep_som_fitted_attributes(fitted):
     assert fitted.score(X_DIGITS) < 0
 
 
+def test_deep_som_auto_map_size():
+    """Check that map_size='auto' sizes the map as SOMClusterer does, about 5 sqrt(n) units."""
+    model = DeepSOMClusterer("auto", **{**FAST, "pretrain_epochs": 1, "max_iter": 1}).fit(X_DIGITS[:100])
+    n_units = model.map_size_[0] * model.map_size_[1]
+    assert model.cluster_centers_.shape[0] == n_units
+    assert abs(n_units - 50) <= 5
+
+
 def test_deep_som_is_reproducible(fitted):
     """Check that the same random_state gives the same networks and map."""
     again = DeepSOMClusterer((3, 3), **FAST).fit(X_DIGITS)
