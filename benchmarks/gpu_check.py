@@ -105,9 +105,10 @@ def main(argv=None):
     print(f"TensorFlow {tf.__version__}")
     print(f"physical devices: {tf.config.list_physical_devices()}")
     device, description = device_description(tf, engine)
+    on_gpu = device.startswith("/GPU")
     print(f"device used: {description}")
     print(f"TF32 matmuls: {'enabled' if tf.config.experimental.tensor_float_32_execution_enabled() else 'disabled'}"
-          f"{'' if device.startswith('/GPU') else ' (no effect on a CPU)'}")
+          f"{'' if on_gpu else ' (no effect on a CPU)'}")
     print(f"host: {os.cpu_count()} CPU cores; load average {'%.1f %.1f %.1f' % os.getloadavg()}")
 
     start = time.perf_counter()
@@ -116,6 +117,8 @@ def main(argv=None):
           f"{time.perf_counter() - start:.1f} s")
 
     som = PhaseTimedSOM(map_size=(args.side, args.side), max_iter=args.epochs, batch_size=batch_size, random_state=0)
+    if on_gpu:
+        tf.config.experimental.reset_memory_stats("GPU:0")
     start = time.perf_counter()
     som.fit(X)
     fit_s = time.perf_counter() - start
@@ -127,7 +130,7 @@ def main(argv=None):
           f"batch_size={batch_size!r}, random_state=0): {step} rows per chunk, "
           f"{-(-rows // step)} chunks per epoch")
     print(f"fit time            {fit_s:9.3f} s")
-    print(f"  validation        {other:9.3f} s  (NaN and range checks on the host)")
+    print(f"  validation, rest  {other:9.3f} s  (NaN and range checks on the host, set-up)")
     print(f"  initialisation    {phases.get('_initial_state', 0.0):9.3f} s  (PCA, NumPy float64 on the host)")
     print(f"  copy to device    {phases.get('_resident_chunks', 0.0):9.3f} s")
     print(f"  epochs            {epochs.sum():9.3f} s  (first {epochs[0]:.3f} s", end="")
@@ -138,6 +141,9 @@ def main(argv=None):
         print(")")
     print(f"  final errors      {phases.get('_set_fitted', 0.0):9.3f} s  (two best units of every row, labels)")
     print(f"  QE {som.quantization_error_:.4f}, TE {som.topographic_error_:.4f}")
+    if on_gpu:
+        peak = tf.config.experimental.get_memory_info("GPU:0")["peak"]
+        print(f"  peak GPU memory during fit {peak / 1e9:.2f} GB")
 
     floor_s, flops = matmul_floor(tf, device, X, step, n_units, args.epochs)
     print(f"\nmatmul floor        {floor_s:9.3f} s  ({args.epochs} epochs of X @ W.T over the same chunks plus "
