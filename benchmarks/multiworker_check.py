@@ -11,11 +11,13 @@ real processes talking gRPC over the loopback interface:
    ``SOMClusterer(strategy="multi_worker", ...).fit`` on the same generated
    data;
 3. a third process fits the same estimator without a strategy;
-4. the three codebooks are compared and one line per comparison is printed::
+4. the three codebooks are compared and one line per comparison is printed
+   (here, on float32 data, as measured on a 2-core machine)::
 
-       max_abs_diff worker0 5.96e-08
-       max_abs_diff worker1 5.96e-08
-       max_abs_diff workers 0.00e+00
+       max_abs_diff worker0 9.54e-07
+       max_abs_diff worker1 9.54e-07
+       max_abs_diff workers 0
+       OK: tolerance 1e-05, 33.1 s in all
 
 It exits with status 0 when every difference is below ``--tolerance``
 (default 1e-5), 1 otherwise, and 2 when a process fails or runs past
