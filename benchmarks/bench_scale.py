@@ -64,7 +64,7 @@ import numpy as np
 # Run from a checkout without installing: the repository root is importable
 # (after any installed copy of sksom).
 sys.path.append(str(Path(__file__).resolve().parents[1]))
-from sksom import SOMClusterer  # noqa: E402
+from sksom import SOMClusterer
 
 N_FEATURES = 64
 N_CENTERS = 30
@@ -203,7 +203,7 @@ def worker(spec):
         X = np.memmap(spec["path"], dtype=np.float32, mode="r", shape=(rows, N_FEATURES))
     else:
         X = blobs(rows)
-    params = dict(map_size=(side, side), max_iter=epochs, random_state=0)
+    params = {"map_size": (side, side), "max_iter": epochs, "random_state": 0}
     # Trace the compiled functions on small data first; their input
     # signatures have unknown sizes, so the real fit reuses them.
     PhaseTimedSOM(**params).fit(blobs(WARMUP_ROWS, seed=1))
@@ -241,7 +241,7 @@ def run_worker(spec, timeout, blas_threads=None):
         for name in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
             env[name] = str(blas_threads)
     try:
-        done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env, check=False)
     except subprocess.TimeoutExpired:
         return None, f"timed out after {timeout:.0f} s"
     if done.returncode != 0:
@@ -287,7 +287,7 @@ def main(argv=None):
         return
 
     cases = QUICK if args.quick else FULL
-    print(f"CPU cores: {os.cpu_count()}; load average {'%.1f %.1f %.1f' % os.getloadavg()} at start")
+    print(f"CPU cores: {os.cpu_count()}; load average {' '.join(f'{x:.1f}' for x in os.getloadavg())} at start")
     blas = "default" if args.blas_threads is None else args.blas_threads
     print(f"sizes in MB (10^6 bytes); batch map, PCA init, float32, batch_size='auto'; BLAS threads: {blas}\n")
     print(HEADER)
@@ -347,7 +347,7 @@ def main(argv=None):
     for line in summary:
         print(line)
     print(f"device: {'GPU' if devices == {True} else 'CPU' if devices == {False} else 'mixed'}; "
-          f"load average {'%.1f %.1f %.1f' % os.getloadavg()} at the end")
+          f"load average {' '.join(f'{x:.1f}' for x in os.getloadavg())} at the end")
 
 
 if __name__ == "__main__":

@@ -39,8 +39,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import _common  # noqa: E402
-from bench_scale import PhaseTimedSOM  # noqa: E402
+import _common
+from bench_scale import PhaseTimedSOM
 
 N_FEATURES = 784
 QUICK_ROWS = 5000
@@ -81,7 +81,6 @@ def matmul_floor(tf, device, X, step, n_units, epochs):
         for _ in range(epochs):
             epoch()
         seconds = time.perf_counter() - start
-        del chunks
     flops = epochs * (2.0 * X.shape[0] * n_features * n_units + 2.0 * n_units * n_units * n_features)
     return seconds, flops
 
@@ -99,9 +98,11 @@ def main(argv=None):
     n_units = args.side * args.side
     begin = time.perf_counter()
 
-    from sksom import _tf_engine as engine  # sets TensorFlow's log level before its import
-
+    # Keep TensorFlow's C++ start-up notices out of the report, as sksom does.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import tensorflow as tf
+
+    from sksom import _tf_engine as engine
     print(f"TensorFlow {tf.__version__}")
     print(f"physical devices: {tf.config.list_physical_devices()}")
     device, description = device_description(tf, engine)
@@ -109,7 +110,7 @@ def main(argv=None):
     print(f"device used: {description}")
     print(f"TF32 matmuls: {'enabled' if tf.config.experimental.tensor_float_32_execution_enabled() else 'disabled'}"
           f"{'' if on_gpu else ' (no effect on a CPU)'}")
-    print(f"host: {os.cpu_count()} CPU cores; load average {'%.1f %.1f %.1f' % os.getloadavg()}")
+    print(f"host: {os.cpu_count()} CPU cores; load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
 
     start = time.perf_counter()
     X = _common.gaussian_blobs(rows, N_FEATURES, n_centers=30, seed=0)

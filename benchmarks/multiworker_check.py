@@ -45,7 +45,7 @@ import numpy as np
 
 # The estimator every process fits; float32, several chunks per epoch, so
 # that every epoch runs several all-reduces.
-PARAMS = dict(map_size=(5, 4), max_iter=4, batch_size=100, random_state=0)
+PARAMS = {"map_size": (5, 4), "max_iter": 4, "batch_size": 100, "random_state": 0}
 
 
 def make_data():
