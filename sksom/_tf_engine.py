@@ -197,24 +197,39 @@ def _padded_length(n):
 
 @functools.cache
 def _minibatch_fn(neighborhood, dtype):
-    """The averaged online rule over one mini-batch."""
+    """The averaged online rule over a stack of equal-sized mini-batches.
+
+    One call runs a loop over the stack, so that the per-call cost of a
+    compiled function is paid once per stack, not once per mini-batch.
+    """
     h_fn = NEIGHBORHOODS[neighborhood]
 
     @tf.function(
         input_signature=[
-            _matrix(dtype), _vector(dtype), _matrix(dtype), _matrix(dtype),
-            tf.TensorSpec([], dtype), tf.TensorSpec([], dtype),
+            tf.TensorSpec([None, None, None], dtype), _matrix(dtype), _matrix(dtype), _matrix(dtype),
+            _vector(dtype), _vector(dtype),
         ],
         autograph=False,
     )
-    def minibatch(X, weights, W, D2, sigma, rate):
-        bmu = tf.argmin(_scores(X, W), axis=1, output_type=tf.int32)
-        h = h_fn(tf.gather(D2, bmu), sigma, tf) * weights[:, None]  # (batch, units)
-        pull = tf.matmul(h, X, transpose_a=True) - tf.reduce_sum(h, axis=0)[:, None] * W
-        total = tf.maximum(tf.reduce_sum(weights), tf.constant(1e-12, dtype))
-        return W + rate * pull / total
+    def minibatches(Xs, weights, W, D2, sigmas, rates):
+        def body(i, W):
+            X, w = Xs[i], weights[i]
+            bmu = tf.argmax(_similarity(X, W), axis=1, output_type=tf.int32)
+            h = h_fn(tf.gather(D2, bmu), sigmas[i], tf) * w[:, None]  # (batch, units)
+            pull = tf.matmul(h, X, transpose_a=True) - tf.reduce_sum(h, axis=0)[:, None] * W
+            total = tf.maximum(tf.reduce_sum(w), tf.constant(1e-12, dtype))
+            return i + 1, W + rates[i] * pull / total
 
-    return minibatch
+        n = tf.shape(Xs)[0]
+        _, W = tf.while_loop(lambda i, W: i < n, body, (tf.constant(0), W))
+        return W
+
+    return minibatches
+
+
+# Mini-batches stacked into one call of the compiled loop (bounded by memory).
+_STACK_BATCHES = 64
+_STACK_ELEMENTS = 2**22
 
 
 @functools.cache
@@ -302,15 +317,32 @@ def online_epoch(chunks, W, D2, neighborhood, device=None):
 def minibatch_epoch(batches, W, D2, neighborhood, device=None):
     """Averaged online updates over an iterable of ``(X, weights, sigma, rate)``."""
     dtype = tf.as_dtype(W.dtype)
-    step = _minibatch_fn(neighborhood, dtype)
+    run = _minibatch_fn(neighborhood, dtype)
     with _scope(device):
         W_t, D2_t = tf.constant(W), tf.constant(D2)
-        for X, weights, sigma, rate in batches:
-            W_t = step(
-                tf.constant(X), tf.constant(weights), W_t, D2_t,
-                tf.constant(sigma, dtype), tf.constant(rate, dtype),
-            )
+        stack = []
+
+        def flush(W_t):
+            Xs = np.stack([b[0] for b in stack])
+            weights = np.stack([b[1] for b in stack])
+            sigmas = np.array([b[2] for b in stack], dtype=W.dtype)
+            rates = np.array([b[3] for b in stack], dtype=W.dtype)
+            stack.clear()
+            return run(tf.constant(Xs), tf.constant(weights), W_t, D2_t, tf.constant(sigmas), tf.constant(rates))
+
+        for batch in batches:
+            # Consecutive batches of one shape share a stack; the epoch's
+            # shorter last batch starts a stack of its own.
+            if stack and (batch[0].shape != stack[0][0].shape or len(stack) >= _stack_limit(batch[0])):
+                W_t = flush(W_t)
+            stack.append(batch)
+        if stack:
+            W_t = flush(W_t)
         return W_t.numpy()
+
+
+def _stack_limit(X):
+    return max(1, min(_STACK_BATCHES, _STACK_ELEMENTS // max(1, X.size)))
 
 
 def best_matching_units(chunks, W, device=None):

@@ -103,7 +103,9 @@ def test_online_epoch_matches_numpy(topology, periodic, neighborhood):
 def test_minibatch_steps_match_numpy(topology, periodic, neighborhood):
     """Check that each mini-batch step equals the averaged online rule in NumPy."""
     D2 = squared_grid_distances(MAP_SIZE, topology, periodic)
-    batches = [(X[:16], WEIGHTS[:16], 2.0, 0.4), (X[16:], WEIGHTS[16:], 1.2, 0.2)]
+    # Three equal batches share one stacked call; the shorter last one its own.
+    edges = [0, 8, 16, 24, X.shape[0]]
+    batches = [(X[a:b], WEIGHTS[a:b], 2.0 - 0.3 * k, 0.4 - 0.1 * k) for k, (a, b) in enumerate(zip(edges, edges[1:]))]
     got = tf_engine.minibatch_epoch(batches, W0, D2, neighborhood)
     expected = W0
     for Xb, wb, sigma, rate in batches:
