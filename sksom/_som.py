@@ -52,8 +52,9 @@ INITS = ("pca", "random", "sample")
 _CHUNK_ELEMENTS = 2**24
 _MINIBATCH_SIZE = 128
 # Rows per chunk when scanning the data (validation, statistics), whatever the
-# training chunk size.
-_SCAN_ELEMENTS = 2**24
+# training chunk size: 16 MiB of float64, since the statistics hold a few
+# temporary copies of a chunk.
+_SCAN_ELEMENTS = 2**21
 # In-memory data up to this size stays on the GPU for all epochs of the batch map.
 _RESIDENT_MAX_BYTES = 4 * 2**30
 
