@@ -9,6 +9,7 @@ so that new data sizes, feature counts and map sizes do not trigger a retrace.
 
 import contextlib
 import functools
+import itertools
 import os
 
 import numpy as np
@@ -109,45 +110,67 @@ def _similarity(X, W):
     return tf.nn.bias_add(tf.matmul(X, 2.0 * W, transpose_b=True), -_row_sq_norms(W))
 
 
-@functools.cache
-def _accumulate_fn(dtype):
-    """Per-unit weighted sums and counts of the samples each unit wins."""
-
-    @tf.function(input_signature=[_matrix(dtype), _matrix(dtype), _vector(dtype)], autograph=False)
-    def accumulate(X, W, weights):
-        similarity = _similarity(X, W)
-        bmu = tf.argmax(similarity, axis=1, output_type=tf.int32)
-        n_units = tf.shape(W)[0]
-        sums = tf.math.unsorted_segment_sum(X * weights[:, None], bmu, n_units)
-        counts = tf.math.unsorted_segment_sum(weights, bmu, n_units)
-        best = tf.gather(similarity, bmu, batch_dims=1)
-        sq_err = tf.maximum(_row_sq_norms(X) - best, 0.0)
-        return sums, counts, tf.reduce_sum(weights * tf.sqrt(sq_err))
-
-    return accumulate
+def _accumulate(X, W, weights):
+    """Per-unit weighted sums and counts of the samples each unit wins, and the QE sum."""
+    similarity = _similarity(X, W)
+    bmu = tf.argmax(similarity, axis=1, output_type=tf.int32)
+    n_units = tf.shape(W)[0]
+    sums = tf.math.unsorted_segment_sum(X * weights[:, None], bmu, n_units)
+    counts = tf.math.unsorted_segment_sum(weights, bmu, n_units)
+    best = tf.gather(similarity, bmu, batch_dims=1)
+    sq_err = tf.maximum(_row_sq_norms(X) - best, 0.0)
+    return sums, counts, tf.reduce_sum(weights * tf.sqrt(sq_err))
 
 
-@functools.cache
-def _batch_update_fn(dtype):
+def _batch_update(sums, counts, H, W, learning_rate):
     """Kohonen's batch map from the accumulated sums.
 
     ``W_new = (H @ sums) / (H @ counts)``; a unit whose denominator is zero
     (no sample won any unit of its neighbourhood) keeps its weights.
+    """
+    numerator = tf.matmul(H, sums)
+    denominator = tf.linalg.matvec(H, counts)
+    has_data = denominator > 0
+    safe = tf.where(has_data, denominator, tf.ones_like(denominator))
+    target = tf.where(has_data[:, None], numerator / safe[:, None], W)
+    return W + learning_rate * (target - W)
+
+
+@functools.cache
+def _accumulate_fn(dtype):
+    """:func:`_accumulate`, compiled: one call per chunk of a multi-chunk epoch."""
+    return tf.function(
+        _accumulate, input_signature=[_matrix(dtype), _matrix(dtype), _vector(dtype)], autograph=False
+    )
+
+
+@functools.cache
+def _batch_update_fn(dtype):
+    """:func:`_batch_update`, compiled: closes a multi-chunk epoch."""
+    return tf.function(
+        _batch_update,
+        input_signature=[_matrix(dtype), _vector(dtype), _matrix(dtype), _matrix(dtype), tf.TensorSpec([], dtype)],
+        autograph=False,
+    )
+
+
+@functools.cache
+def _single_chunk_epoch_fn(dtype):
+    """A whole batch-map epoch over data that fits one chunk, in one call.
+
+    Small data sets are one chunk; for them the cost of a second compiled
+    function (tracing, then a call per epoch) is a large share of the fit.
     """
 
     @tf.function(
         input_signature=[_matrix(dtype), _vector(dtype), _matrix(dtype), _matrix(dtype), tf.TensorSpec([], dtype)],
         autograph=False,
     )
-    def batch_update(sums, counts, H, W, learning_rate):
-        numerator = tf.matmul(H, sums)
-        denominator = tf.linalg.matvec(H, counts)
-        has_data = denominator > 0
-        safe = tf.where(has_data, denominator, tf.ones_like(denominator))
-        target = tf.where(has_data[:, None], numerator / safe[:, None], W)
-        return W + learning_rate * (target - W)
+    def epoch(X, weights, W, H, learning_rate):
+        sums, counts, qe_sum = _accumulate(X, W, weights)
+        return _batch_update(sums, counts, H, W, learning_rate), qe_sum
 
-    return batch_update
+    return epoch
 
 
 @functools.cache
@@ -274,6 +297,18 @@ def batch_epoch(chunks, W, H, learning_rate=1.0, device=None):
     samples against the *old* codebook (what the epoch started from).
     """
     dtype = tf.as_dtype(W.dtype)
+    chunks = iter(chunks)
+    first = next(chunks, None)
+    second = next(chunks, None) if first is not None else None
+    if first is not None and second is None:
+        with _scope(device):
+            X, weights = first
+            new_W, qe_sum = _single_chunk_epoch_fn(dtype)(
+                tf.convert_to_tensor(X), tf.convert_to_tensor(weights), tf.constant(W), tf.constant(H),
+                tf.constant(learning_rate, dtype),
+            )
+            return new_W.numpy(), float(qe_sum.numpy())
+    chunks = itertools.chain([c for c in (first, second) if c is not None], chunks)
     accumulate = _accumulate_fn(dtype)
     with _scope(device):
         W_t = tf.constant(W)

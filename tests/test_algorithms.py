@@ -73,11 +73,13 @@ def reference_minibatch_step(X, weights, W, D2, neighborhood, sigma, rate):
 
 @pytest.mark.parametrize("topology, periodic", LATTICES)
 @pytest.mark.parametrize("neighborhood", UNSIGNED)
-def test_batch_epoch_matches_numpy(topology, periodic, neighborhood):
-    """Check that one batch epoch over two chunks equals the NumPy batch map."""
+@pytest.mark.parametrize("n_chunks", [1, 2])
+def test_batch_epoch_matches_numpy(topology, periodic, neighborhood, n_chunks):
+    """Check that one batch epoch, in one chunk or two, equals the NumPy batch map."""
     D2 = squared_grid_distances(MAP_SIZE, topology, periodic)
     H = NEIGHBORHOODS[neighborhood](D2, 1.7)
-    chunks = [(X[:20], WEIGHTS[:20]), (X[20:], WEIGHTS[20:])]
+    edges = [0, 20, X.shape[0]] if n_chunks == 2 else [0, X.shape[0]]
+    chunks = [(X[a:b], WEIGHTS[a:b]) for a, b in zip(edges, edges[1:])]
     got, qe_sum = tf_engine.batch_epoch(chunks, W0, H, 0.7)
     np.testing.assert_allclose(got, reference_batch_epoch(X, WEIGHTS, W0, H, 0.7), rtol=1e-10, atol=1e-12)
     distances = np.sqrt(((X[:, None, :] - W0[None]) ** 2).sum(axis=2)).min(axis=1)
