@@ -6,7 +6,7 @@ per data set and library:
 
 * ``fit s``: wall time of the first fit in that process. Importing the library
   (TensorFlow, PyTorch) is excluded; tracing and compilation are included.
-* ``peak MB``: the worker's peak resident memory (``ru_maxrss``), imports
+* ``peak MB``: the worker's peak resident memory (``VmHWM``), imports
   included.
 * ``QE`` and ``TE``: quantization and topographic error of the returned
   codebook, computed here by :mod:`sksom.metrics` for every library (on at
@@ -192,8 +192,25 @@ def worker(spec):
         epochs = online_epochs
     seconds, codebook = FITTERS[spec["library"]](X, side, epochs, spec["algorithm"])
     np.save(spec["out"], np.asarray(codebook, dtype=np.float32))
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # KiB on Linux
-    print(json.dumps({"seconds": seconds, "peak_mb": peak_mb, "epochs": epochs}))
+    print(json.dumps({"seconds": seconds, "peak_mb": _peak_memory_mb(), "epochs": epochs}))
+
+
+def _peak_memory_mb():
+    """Peak resident memory of this process, in MiB.
+
+    Linux keeps ``ru_maxrss`` across ``exec``, so in a worker it would report
+    the parent's peak when that is larger; ``VmHWM`` belongs to the worker's
+    own address space. ``ru_maxrss`` is the fallback elsewhere.
+    """
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    scale = 1024.0 * 1024.0 if sys.platform == "darwin" else 1024.0  # bytes on macOS, KiB on Linux
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / scale
 
 
 # -- the parent: run workers, evaluate, print ------------------------------------
@@ -212,7 +229,7 @@ def _run_worker(spec, timeout):
     try:
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
     except subprocess.TimeoutExpired:
-        return None, f"timed out after {timeout:.0f} s"
+        return {"seconds": None, "timeout": timeout}, f"timed out after {timeout:.0f} s"
     if done.returncode != 0:
         last = (done.stderr.strip().splitlines() or ["no output"])[-1]
         return None, f"failed: {last[:100]}"
@@ -283,16 +300,18 @@ def main(argv=None):
                 out = os.path.join(tmp, f"{name}-{library}-{algorithm}.npy")
                 spec = {"library": library, "algorithm": algorithm, "dataset": name, "quick": args.quick, "out": out}
                 result, problem = _run_worker(spec, timeout)
+                kind = algorithm if algorithm in ("online", "minibatch") else "batch"
+                base = reference.get(kind)
                 if problem:
-                    print(f"{name:<8} {library:<9} {algorithm:<10} {problem}")
+                    # A timeout still bounds the ratio from below.
+                    bound = f" (x sksom > {result['timeout'] / base:.1f})" if result and base else ""
+                    print(f"{name:<8} {library:<9} {algorithm:<10} {problem}{bound}")
                     continue
                 codebook = np.load(out)
                 qe = quantization_error(X[rows], codebook)
                 te = topographic_error(X[rows], codebook, (side, side))
                 if library == "sksom":
-                    reference[algorithm] = result["seconds"]
-                kind = algorithm if algorithm in ("online", "minibatch") else "batch"
-                base = reference.get(kind)
+                    reference[algorithm] = base = result["seconds"]
                 ratio = f"{result['seconds'] / base:8.1f}" if base else f"{'-':>8}"
                 print(f"{name:<8} {library:<9} {algorithm:<10} {result['epochs']:>6} {result['seconds']:8.3f} "
                       f"{result['peak_mb']:8.0f} {qe:9.4g} {te:6.3f} {ratio}", flush=True)
