@@ -542,7 +542,7 @@ class DeepSOMClusterer(ClassNamePrefixFeaturesOutMixin, ClusterMixin, Transforme
         encoder and decoder).
     max_iter : int, default=30
         Epochs of joint training.
-    som_weight : float, default=0.1
+    som_weight : float, default=0.01
         Weight of the SOM term in the joint loss (DESOM's gamma; the term is
         relative to the feature variance when ``scale_invariant``).
     scale_invariant : bool, default=True
@@ -675,7 +675,7 @@ class DeepSOMClusterer(ClassNamePrefixFeaturesOutMixin, ClusterMixin, Transforme
         activation="relu",
         pretrain_epochs=50,
         max_iter=30,
-        som_weight=0.1,
+        som_weight=0.01,
         scale_invariant=True,
         augment=0.0,
         reconstruction_weight=1.0,
