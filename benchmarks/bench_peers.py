@@ -314,7 +314,7 @@ def main(argv=None):
                     reference[algorithm] = base = result["seconds"]
                 ratio = f"{result['seconds'] / base:8.1f}" if base else f"{'-':>8}"
                 print(f"{name:<8} {library:<9} {algorithm:<10} {result['epochs']:>6} {result['seconds']:8.3f} "
-                      f"{result['peak_mb']:8.0f} {qe:9.4g} {te:6.3f} {ratio}", flush=True)
+                      f"{result['peak_mb']:8.0f} {qe:#9.4g} {te:6.3f} {ratio}", flush=True)
             if "batch" in reference:
                 print(f"{name:<8} sksom batch / arithmetic floor: {reference['batch'] / (floor * epochs):.2f}")
     print(f"\n{_load_average()} at the end")
