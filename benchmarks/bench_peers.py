@@ -46,7 +46,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import _common  # noqa: E402
+import _common
 
 EVAL_ROWS = 50000
 
@@ -218,7 +218,7 @@ def _peak_memory_mb():
 
 def _installed(module):
     probe = f"import importlib.util, sys; sys.exit(importlib.util.find_spec({module!r}) is None)"
-    return subprocess.run([sys.executable, "-c", probe], capture_output=True).returncode == 0
+    return subprocess.run([sys.executable, "-c", probe], capture_output=True, check=False).returncode == 0
 
 
 def _run_worker(spec, timeout):
@@ -227,7 +227,7 @@ def _run_worker(spec, timeout):
     # (somoclu) would otherwise lose most of their time to each other.
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONWARNINGS="ignore", OMP_WAIT_POLICY="PASSIVE")
     try:
-        done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env, check=False)
     except subprocess.TimeoutExpired:
         return {"seconds": None, "timeout": timeout}, f"timed out after {timeout:.0f} s"
     if done.returncode != 0:
@@ -244,7 +244,8 @@ def _evaluation_rows(n_samples):
 
 def _load_average():
     try:
-        return "load average %.1f %.1f %.1f" % os.getloadavg()
+        one, five, fifteen = os.getloadavg()
+        return f"load average {one:.1f} {five:.1f} {fifteen:.1f}"
     except OSError:
         return "load average unknown"
 

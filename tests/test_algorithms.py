@@ -6,6 +6,8 @@ hexagonal, planar and toroidal) and every neighbourhood; then the estimator is
 checked to feed those kernels the documented schedules.
 """
 
+import itertools
+
 import numpy as np
 import pytest
 from sklearn.utils import check_random_state
@@ -79,7 +81,7 @@ def test_batch_epoch_matches_numpy(topology, periodic, neighborhood, n_chunks):
     D2 = squared_grid_distances(MAP_SIZE, topology, periodic)
     H = NEIGHBORHOODS[neighborhood](D2, 1.7)
     edges = [0, 20, X.shape[0]] if n_chunks == 2 else [0, X.shape[0]]
-    chunks = [(X[a:b], WEIGHTS[a:b]) for a, b in zip(edges, edges[1:])]
+    chunks = [(X[a:b], WEIGHTS[a:b]) for a, b in itertools.pairwise(edges)]
     got, qe_sum = tf_engine.batch_epoch(chunks, W0, H, 0.7)
     np.testing.assert_allclose(got, reference_batch_epoch(X, WEIGHTS, W0, H, 0.7), rtol=1e-10, atol=1e-12)
     distances = np.sqrt(((X[:, None, :] - W0[None]) ** 2).sum(axis=2)).min(axis=1)
@@ -107,7 +109,7 @@ def test_minibatch_steps_match_numpy(topology, periodic, neighborhood):
     D2 = squared_grid_distances(MAP_SIZE, topology, periodic)
     # Three equal batches share one stacked call; the shorter last one its own.
     edges = [0, 8, 16, 24, X.shape[0]]
-    batches = [(X[a:b], WEIGHTS[a:b], 2.0 - 0.3 * k, 0.4 - 0.1 * k) for k, (a, b) in enumerate(zip(edges, edges[1:]))]
+    batches = [(X[a:b], WEIGHTS[a:b], 2.0 - 0.3 * k, 0.4 - 0.1 * k) for k, (a, b) in enumerate(itertools.pairwise(edges))]
     got = tf_engine.minibatch_epoch(batches, W0, D2, neighborhood)
     expected = W0
     for Xb, wb, sigma, rate in batches:
@@ -143,11 +145,11 @@ def test_online_chunk_padding_lengths():
 
 
 def _estimator(algorithm, **params):
-    defaults = dict(
-        map_size=MAP_SIZE, algorithm=algorithm, init=W0, random_state=0,
-        radius_start=2.5, radius_end=0.5, learning_rate_start=0.6, learning_rate_end=0.05,
-        radius_decay="linear", learning_rate_decay="linear",
-    )
+    defaults = {
+        "map_size": MAP_SIZE, "algorithm": algorithm, "init": W0, "random_state": 0,
+        "radius_start": 2.5, "radius_end": 0.5, "learning_rate_start": 0.6, "learning_rate_end": 0.05,
+        "radius_decay": "linear", "learning_rate_decay": "linear",
+    }
     defaults.update(params)
     return SOMClusterer(**defaults)
 
