@@ -137,8 +137,13 @@ class SOMClusterer(
         ``radius_end``.
     radius_end : float, default=1.0
         Neighbourhood radius at the end of training.
-    radius_decay : {"linear", "exponential", "inverse"}, default="linear"
-        How the radius goes from ``radius_start`` to ``radius_end``.
+    radius_decay : {"linear", "exponential", "inverse"}, default="exponential"
+        How the radius goes from ``radius_start`` to ``radius_end``. The
+        geometric (exponential) default orders the map in the first epochs
+        and spends more of them at small radii, where the map fits the data:
+        against the linear decay, it lowered the quantization error on the
+        four data sets of ``benchmarks/bench_peers.py`` and the topographic
+        error on three of them.
     learning_rate_start : float, default=None
         Learning rate at the start. For ``"online"`` and ``"minibatch"`` it
         scales each update (``None`` means 0.5). For ``"batch"`` it blends the
@@ -272,7 +277,7 @@ class SOMClusterer(
         neighborhood="gaussian",
         radius_start=None,
         radius_end=1.0,
-        radius_decay="linear",
+        radius_decay="exponential",
         learning_rate_start=None,
         learning_rate_end=None,
         learning_rate_decay="inverse",
