@@ -19,12 +19,14 @@ and, per data set, the arithmetic floor: one float32 ``X @ W.T`` (NumPy) per
 epoch, times the number of epochs.
 
 Settings. sksom runs with its defaults (PCA initialisation, Gaussian
-neighbourhood, radius from a quarter of the map side down to 1). Every peer
-gets the same recipe as far as its API allows: PCA initialisation, Gaussian
-neighbourhood of the same width (``std_coeff=1`` where the library scales the
-radius), radius from the same start down to 1. Online peers get the same
-number of updates (``epochs * n_samples`` samples in random order) and a
-learning rate from 0.5 towards 0.
+neighbourhood, radius decaying geometrically from a quarter of the map side
+down to 1). Every peer gets the same recipe as far as its API allows: PCA
+initialisation, Gaussian neighbourhood of the same width (``std_coeff=1``
+where the library scales the radius), radius from the same start towards 1,
+decaying exponentially where the library offers it (somoclu, XPySom) and
+linearly otherwise (MiniSom, susi; TorchSOM keeps its own schedule). Online
+peers get the same number of updates (``epochs * n_samples`` samples in
+random order) and a learning rate from 0.5 towards 0.
 
 Usage::
 
@@ -116,7 +118,7 @@ def _fit_somoclu(X, side, epochs, algorithm):
         gridtype="rectangular", neighborhood="gaussian",
     )
     start = time.perf_counter()
-    som.train(X, epochs=epochs, radius0=radius_start(side), radiusN=1.0, radiuscooling="linear")
+    som.train(X, epochs=epochs, radius0=radius_start(side), radiusN=1.0, radiuscooling="exponential")
     return time.perf_counter() - start, som.codebook.reshape(side * side, -1)
 
 
@@ -125,7 +127,7 @@ def _fit_xpysom(X, side, epochs, algorithm):
 
     start = time.perf_counter()
     som = xpysom.XPySom(
-        side, side, X.shape[1], sigma=radius_start(side), sigmaN=1.0, decay_function="linear",
+        side, side, X.shape[1], sigma=radius_start(side), sigmaN=1.0, decay_function="exponential",
         std_coeff=1.0, random_seed=0, xp=np,
     )
     som.pca_weights_init(X)
