@@ -632,13 +632,11 @@ class DeepSOMClusterer(ClassNamePrefixFeaturesOutMixin, ClusterMixin, Transforme
     """
 
     _parameter_constraints = {
-        "map_size": [StrOptions({"auto"}), tuple, list],
-        "topology": [StrOptions(set(TOPOLOGIES))],
-        "periodic": ["boolean"],
-        "neighborhood": [StrOptions(set(NEIGHBORHOODS))],
-        "radius_start": [Interval(Real, 0, None, closed="neither"), None],
-        "radius_end": [Interval(Real, 0, None, closed="neither")],
-        "radius_decay": [StrOptions(set(DECAYS))],
+        # The map's parameters mean what they mean for SOMClusterer.
+        **{
+            name: SOMClusterer._parameter_constraints[name]
+            for name in ("map_size", "topology", "periodic", "neighborhood", "radius_start", "radius_end", "radius_decay")
+        },
         "encoder": [StrOptions({"dense", "conv"}), HasMethods(["get_weights", "__call__"])],
         "decoder": [HasMethods(["get_weights", "__call__"]), None],
         "hidden_units": [tuple, list],
