@@ -485,8 +485,7 @@ class SOMClusterer(
             if strategy is not None:
                 codebook, _ = engine.distributed_batch_epoch(chunks, codebook, H, rate, strategy, data.masked)
             else:
-                epoch_fn = engine.masked_batch_epoch if data.masked else engine.batch_epoch
-                codebook, _ = epoch_fn(chunks, codebook, H, rate, device)
+                codebook, _ = engine.batch_epoch(chunks, codebook, H, rate, device, data.masked)
             return codebook, radius
         D2 = D2.astype(dtype)
         last_radius = [float(self._schedule(1.0, map_size)[0])]
@@ -499,13 +498,12 @@ class SOMClusterer(
 
         chunks = scheduled(data.shuffled_chunks(step, dtype, rng))
         if self.algorithm == "online":
-            epoch_fn = engine.masked_online_epoch if data.masked else engine.online_epoch
             # A sample's weight scales its learning rate.
-            codebook = epoch_fn(((X, r, lr * w) for X, w, r, lr in chunks), codebook, D2, self.neighborhood, device)
+            rows = ((X, r, lr * w) for X, w, r, lr in chunks)
+            codebook = engine.online_epoch(rows, codebook, D2, self.neighborhood, device, data.masked)
         else:
-            epoch_fn = engine.masked_minibatch_epoch if data.masked else engine.minibatch_epoch
             batches = ((X, w, float(r[0]), float(lr[0])) for X, w, r, lr in chunks)
-            codebook = epoch_fn(batches, codebook, D2, self.neighborhood, device)
+            codebook = engine.minibatch_epoch(batches, codebook, D2, self.neighborhood, device, data.masked)
         return codebook, last_radius[0]
 
     def _fit(self, data, partial):
@@ -605,9 +603,8 @@ class SOMClusterer(
     def _errors(self, data, codebook, device):
         """First BMU, second BMU and quantization error of every sample."""
         step = self._chunk_size(codebook.shape[0], data.n_features)
-        engine = _engine()
-        bmus = engine.masked_best_matching_units if data.masked else engine.best_matching_units
-        return bmus((X for X, _ in data.chunks(step, codebook.dtype)), codebook, device)
+        chunks = (X for X, _ in data.chunks(step, codebook.dtype))
+        return _engine().best_matching_units(chunks, codebook, device, data.masked)
 
     # -- public API -----------------------------------------------------------
 
@@ -739,10 +736,9 @@ class SOMClusterer(
         """
         data, codebook = self._test_data(X)
         engine = _engine()
-        distances = engine.masked_distances if data.masked else engine.distances
         step = self._chunk_size(codebook.shape[0], data.n_features)
         chunks = (X for X, _ in data.chunks(step, codebook.dtype))
-        return distances(chunks, codebook, engine.resolve_device(self.device))
+        return engine.distances(chunks, codebook, engine.resolve_device(self.device), data.masked)
 
     def score(self, X, y=None, sample_weight=None):
         """Minus the mean quantization error of ``X`` (higher is better).

@@ -90,12 +90,6 @@ def _vector(dtype):
     return tf.TensorSpec([None], dtype)
 
 
-def _scores(X, W):
-    """``||w||^2 - 2 x.w``: the squared distance up to the per-row ``||x||^2``."""
-    w_sq = tf.reduce_sum(W * W, axis=1)
-    return w_sq[None, :] - 2.0 * tf.matmul(X, W, transpose_b=True)
-
-
 def _row_sq_norms(X):
     return tf.reduce_sum(X * X, axis=1)
 
@@ -110,52 +104,92 @@ def _similarity(X, W):
     return tf.nn.bias_add(tf.matmul(X, 2.0 * W, transpose_b=True), -_row_sq_norms(W))
 
 
-def _accumulate(X, W, weights):
-    """Per-unit weighted sums and counts of the samples each unit wins, and the QE sum."""
-    similarity = _similarity(X, W)
+# Missing values: with NaN in the data, distances and updates use only the
+# observed components of each sample, as the SOM Toolbox does. The squared
+# distance is the sum over observed features, and each codebook component is
+# the neighbourhood-weighted mean of the samples that observed it. Every kernel
+# takes a ``masked`` flag fixed when it is compiled; without NaN it costs
+# nothing.
+
+
+def _observed(X, masked):
+    """``X`` with NaN set to 0, and the 0/1 mask of observed entries (None if unmasked)."""
+    if not masked:
+        return X, None
+    mask = tf.math.is_finite(X)
+    return tf.where(mask, X, tf.zeros_like(X)), tf.cast(mask, X.dtype)
+
+
+def _masked_similarity(X0, M, W):
+    """:func:`_similarity` over each row's observed features (``M`` is the mask)."""
+    if M is None:
+        return _similarity(X0, W)
+    return tf.matmul(X0, 2.0 * W, transpose_b=True) - tf.matmul(M, W * W, transpose_b=True)
+
+
+def _accumulate(X, W, weights, masked=False):
+    """Per-unit weighted sums and counts of the samples each unit wins, and the QE sum.
+
+    With ``masked``, counts are per unit *and feature*: how much observed
+    weight each component of each unit received.
+    """
+    X0, M = _observed(X, masked)
+    similarity = _masked_similarity(X0, M, W)
     bmu = tf.argmax(similarity, axis=1, output_type=tf.int32)
     n_units = tf.shape(W)[0]
-    sums = tf.math.unsorted_segment_sum(X * weights[:, None], bmu, n_units)
-    counts = tf.math.unsorted_segment_sum(weights, bmu, n_units)
+    sums = tf.math.unsorted_segment_sum(X0 * weights[:, None], bmu, n_units)
+    counts = tf.math.unsorted_segment_sum(weights if M is None else M * weights[:, None], bmu, n_units)
     best = tf.gather(similarity, bmu, batch_dims=1)
-    sq_err = tf.maximum(_row_sq_norms(X) - best, 0.0)
+    sq_err = tf.maximum(_row_sq_norms(X0) - best, 0.0)
     return sums, counts, tf.reduce_sum(weights * tf.sqrt(sq_err))
 
 
 def _batch_update(sums, counts, H, W, learning_rate):
     """Kohonen's batch map from the accumulated sums.
 
-    ``W_new = (H @ sums) / (H @ counts)``; a unit whose denominator is zero
-    (no sample won any unit of its neighbourhood) keeps its weights.
+    ``W_new = (H @ sums) / (H @ counts)``; a unit (or, with missing values, a
+    unit's component) whose denominator is zero, because no sample won any
+    unit of its neighbourhood, keeps its weights.
     """
     numerator = tf.matmul(H, sums)
-    denominator = tf.linalg.matvec(H, counts)
+    if counts.shape.rank == 2:
+        denominator = tf.matmul(H, counts)
+    else:
+        denominator = tf.linalg.matvec(H, counts)[:, None]
     has_data = denominator > 0
     safe = tf.where(has_data, denominator, tf.ones_like(denominator))
-    target = tf.where(has_data[:, None], numerator / safe[:, None], W)
+    target = tf.where(has_data, numerator / safe, W)
     return W + learning_rate * (target - W)
 
 
+def _counts_spec(dtype, masked):
+    return _matrix(dtype) if masked else _vector(dtype)
+
+
 @functools.cache
-def _accumulate_fn(dtype):
+def _accumulate_fn(dtype, masked=False):
     """:func:`_accumulate`, compiled: one call per chunk of a multi-chunk epoch."""
     return tf.function(
-        _accumulate, input_signature=[_matrix(dtype), _matrix(dtype), _vector(dtype)], autograph=False
-    )
-
-
-@functools.cache
-def _batch_update_fn(dtype):
-    """:func:`_batch_update`, compiled: closes a multi-chunk epoch."""
-    return tf.function(
-        _batch_update,
-        input_signature=[_matrix(dtype), _vector(dtype), _matrix(dtype), _matrix(dtype), tf.TensorSpec([], dtype)],
+        functools.partial(_accumulate, masked=masked),
+        input_signature=[_matrix(dtype), _matrix(dtype), _vector(dtype)],
         autograph=False,
     )
 
 
 @functools.cache
-def _single_chunk_epoch_fn(dtype):
+def _batch_update_fn(dtype, masked=False):
+    """:func:`_batch_update`, compiled: closes a multi-chunk epoch."""
+    return tf.function(
+        _batch_update,
+        input_signature=[
+            _matrix(dtype), _counts_spec(dtype, masked), _matrix(dtype), _matrix(dtype), tf.TensorSpec([], dtype)
+        ],
+        autograph=False,
+    )
+
+
+@functools.cache
+def _single_chunk_epoch_fn(dtype, masked=False):
     """A whole batch-map epoch over data that fits one chunk, in one call.
 
     Small data sets are one chunk; for them the cost of a second compiled
@@ -167,18 +201,19 @@ def _single_chunk_epoch_fn(dtype):
         autograph=False,
     )
     def epoch(X, weights, W, H, learning_rate):
-        sums, counts, qe_sum = _accumulate(X, W, weights)
+        sums, counts, qe_sum = _accumulate(X, W, weights, masked)
         return _batch_update(sums, counts, H, W, learning_rate), qe_sum
 
     return epoch
 
 
 @functools.cache
-def _online_fn(neighborhood, dtype):
+def _online_fn(neighborhood, dtype, masked=False):
     """Kohonen's sequential rule, one sample at a time, compiled with XLA.
 
     The loop runs over the first ``n`` rows only, so that chunks padded to a
-    common length (see :func:`online_epoch`) share one XLA compilation.
+    common length (see :func:`online_epoch`) share one XLA compilation. With
+    ``masked``, a sample moves only the components it observed.
     """
     h_fn = NEIGHBORHOODS[neighborhood]
 
@@ -193,8 +228,12 @@ def _online_fn(neighborhood, dtype):
         autograph=False,
     )
     def online(X, W, D2, sigmas, rates, n):
+        X0, M = _observed(X, masked)
+
         def body(i, W):
-            diff = W - X[i][None, :]
+            diff = W - X0[i][None, :]
+            if M is not None:
+                diff = diff * M[i][None, :]
             bmu = tf.argmin(tf.reduce_sum(diff * diff, axis=1), output_type=tf.int32)
             # tf.gather, not D2[bmu]: XLA lowers a slice at a data-dependent
             # index by treating X as a compile-time constant, which recompiles
@@ -219,7 +258,7 @@ def _padded_length(n):
 
 
 @functools.cache
-def _minibatch_fn(neighborhood, dtype):
+def _minibatch_fn(neighborhood, dtype, masked=False):
     """The averaged online rule over a stack of equal-sized mini-batches.
 
     One call runs a loop over the stack, so that the per-call cost of a
@@ -236,10 +275,12 @@ def _minibatch_fn(neighborhood, dtype):
     )
     def minibatches(Xs, weights, W, D2, sigmas, rates):
         def body(i, W):
-            X, w = Xs[i], weights[i]
-            bmu = tf.argmax(_similarity(X, W), axis=1, output_type=tf.int32)
+            X0, M = _observed(Xs[i], masked)
+            w = weights[i]
+            bmu = tf.argmax(_masked_similarity(X0, M, W), axis=1, output_type=tf.int32)
             h = h_fn(tf.gather(D2, bmu), sigmas[i], tf) * w[:, None]  # (batch, units)
-            pull = tf.matmul(h, X, transpose_a=True) - tf.reduce_sum(h, axis=0)[:, None] * W
+            received = tf.reduce_sum(h, axis=0)[:, None] if M is None else tf.matmul(h, M, transpose_a=True)
+            pull = tf.matmul(h, X0, transpose_a=True) - received * W
             total = tf.maximum(tf.reduce_sum(w), tf.constant(1e-12, dtype))
             return i + 1, W + rates[i] * pull / total
 
@@ -256,7 +297,7 @@ _STACK_ELEMENTS = 2**22
 
 
 @functools.cache
-def _two_bmus_fn(dtype):
+def _two_bmus_fn(dtype, masked=False):
     """First and second best-matching units and the distance to the first."""
 
     @tf.function(input_signature=[_matrix(dtype), _matrix(dtype)], autograph=False)
@@ -264,33 +305,36 @@ def _two_bmus_fn(dtype):
         # Two argmax passes instead of top_k, which is several times slower on
         # CPU. Ties go to the lower unit index in both, as with argmin. With a
         # single unit, the second BMU is the first.
-        similarity = _similarity(X, W)
+        X0, M = _observed(X, masked)
+        similarity = _masked_similarity(X0, M, W)
         first = tf.argmax(similarity, axis=1, output_type=tf.int32)
         best = tf.gather(similarity, first, batch_dims=1)
         is_first = tf.one_hot(first, tf.shape(W)[0], on_value=True, off_value=False)
         second = tf.argmax(
             tf.where(is_first, tf.constant(-np.inf, dtype), similarity), axis=1, output_type=tf.int32
         )
-        sq = tf.maximum(_row_sq_norms(X) - best, 0.0)
+        sq = tf.maximum(_row_sq_norms(X0) - best, 0.0)
         return first, second, tf.sqrt(sq)
 
     return two_bmus
 
 
 @functools.cache
-def _distances_fn(dtype):
+def _distances_fn(dtype, masked=False):
     @tf.function(input_signature=[_matrix(dtype), _matrix(dtype)], autograph=False)
     def distances(X, W):
-        sq = _scores(X, W) + _row_sq_norms(X)[:, None]
+        X0, M = _observed(X, masked)
+        sq = _row_sq_norms(X0)[:, None] - _masked_similarity(X0, M, W)
         return tf.sqrt(tf.maximum(sq, 0.0))
 
     return distances
 
 
 # -- public, NumPy-facing functions -------------------------------------------
+# ``masked=True`` is for data with NaN (missing) entries.
 
 
-def batch_epoch(chunks, W, H, learning_rate=1.0, device=None):
+def batch_epoch(chunks, W, H, learning_rate=1.0, device=None, masked=False):
     """One epoch of the batch map over an iterable of ``(X, weights)`` chunks.
 
     Returns the new codebook and the weighted sum of quantization errors of the
@@ -303,33 +347,32 @@ def batch_epoch(chunks, W, H, learning_rate=1.0, device=None):
     if first is not None and second is None:
         with _scope(device):
             X, weights = first
-            new_W, qe_sum = _single_chunk_epoch_fn(dtype)(
+            new_W, qe_sum = _single_chunk_epoch_fn(dtype, masked)(
                 tf.convert_to_tensor(X), tf.convert_to_tensor(weights), tf.constant(W), tf.constant(H),
                 tf.constant(learning_rate, dtype),
             )
             return new_W.numpy(), float(qe_sum.numpy())
     chunks = itertools.chain([c for c in (first, second) if c is not None], chunks)
-    accumulate = _accumulate_fn(dtype)
+    accumulate = _accumulate_fn(dtype, masked)
     with _scope(device):
         W_t = tf.constant(W)
-        sums = tf.zeros_like(W_t)
-        counts = tf.zeros([W.shape[0]], dtype)
-        qe_sum = tf.zeros([], dtype)
+        totals = None
         for X, weights in chunks:
-            s, c, q = accumulate(tf.convert_to_tensor(X), W_t, tf.convert_to_tensor(weights))
-            sums, counts, qe_sum = sums + s, counts + c, qe_sum + q
-        new_W = _batch_update_fn(dtype)(sums, counts, tf.constant(H), W_t, tf.constant(learning_rate, dtype))
+            parts = accumulate(tf.convert_to_tensor(X), W_t, tf.convert_to_tensor(weights))
+            totals = parts if totals is None else [a + b for a, b in zip(totals, parts)]
+        sums, counts, qe_sum = totals
+        new_W = _batch_update_fn(dtype, masked)(sums, counts, tf.constant(H), W_t, tf.constant(learning_rate, dtype))
         return new_W.numpy(), float(qe_sum.numpy())
 
 
-def online_epoch(chunks, W, D2, neighborhood, device=None):
+def online_epoch(chunks, W, D2, neighborhood, device=None, masked=False):
     """Sequential updates over an iterable of ``(X, sigmas, rates)`` chunks.
 
     Rows are visited in the order given; each row has its own radius and
     learning rate.
     """
     dtype = tf.as_dtype(W.dtype)
-    online = _online_fn(neighborhood, dtype)
+    online = _online_fn(neighborhood, dtype, masked)
     with _scope(device):
         W_t, D2_t = tf.constant(W), tf.constant(D2)
         for X, sigmas, rates in chunks:
@@ -349,10 +392,10 @@ def online_epoch(chunks, W, D2, neighborhood, device=None):
         return W_t.numpy()
 
 
-def minibatch_epoch(batches, W, D2, neighborhood, device=None):
+def minibatch_epoch(batches, W, D2, neighborhood, device=None, masked=False):
     """Averaged online updates over an iterable of ``(X, weights, sigma, rate)``."""
     dtype = tf.as_dtype(W.dtype)
-    run = _minibatch_fn(neighborhood, dtype)
+    run = _minibatch_fn(neighborhood, dtype, masked)
     with _scope(device):
         W_t, D2_t = tf.constant(W), tf.constant(D2)
         stack = []
@@ -380,12 +423,9 @@ def _stack_limit(X):
     return max(1, min(_STACK_BATCHES, _STACK_ELEMENTS // max(1, X.size)))
 
 
-def best_matching_units(chunks, W, device=None):
+def best_matching_units(chunks, W, device=None, masked=False):
     """First BMU, second BMU and quantization error for each row of the chunks."""
-    return _collect_bmus(_two_bmus_fn(tf.as_dtype(W.dtype)), chunks, W, device)
-
-
-def _collect_bmus(fn, chunks, W, device):
+    fn = _two_bmus_fn(tf.as_dtype(W.dtype), masked)
     first, second, errors = [], [], []
     with _scope(device):
         W_t = tf.constant(W)
@@ -401,181 +441,9 @@ def _collect_bmus(fn, chunks, W, device):
     )
 
 
-def distances(chunks, W, device=None):
+def distances(chunks, W, device=None, masked=False):
     """Euclidean distances from each row of the chunks to every unit."""
-    fn = _distances_fn(tf.as_dtype(W.dtype))
-    with _scope(device):
-        W_t = tf.constant(W)
-        return np.concatenate([fn(tf.constant(X), W_t).numpy() for X in chunks])
-
-
-# -- missing values ------------------------------------------------------------
-# With NaN in the data, distances and updates use only the observed components
-# of each sample, as the SOM Toolbox does: the squared distance is the sum over
-# observed features, and each codebook component is the neighbourhood-weighted
-# mean of the samples that observed it.
-
-
-def _observed(X):
-    """``X`` with NaN set to 0, and the 0/1 mask of observed entries."""
-    mask = tf.math.is_finite(X)
-    return tf.where(mask, X, tf.zeros_like(X)), tf.cast(mask, X.dtype)
-
-
-def _masked_scores(X0, M, W):
-    """Squared distance over observed features, up to the per-row ``sum x^2``."""
-    return tf.matmul(M, W * W, transpose_b=True) - 2.0 * tf.matmul(X0, W, transpose_b=True)
-
-
-@functools.cache
-def _masked_accumulate_fn(dtype):
-    @tf.function(input_signature=[_matrix(dtype), _matrix(dtype), _vector(dtype)])
-    def accumulate(X, W, weights):
-        X0, M = _observed(X)
-        scores = _masked_scores(X0, M, W)
-        bmu = tf.argmin(scores, axis=1, output_type=tf.int32)
-        n_units = tf.shape(W)[0]
-        sums = tf.math.unsorted_segment_sum(X0 * weights[:, None], bmu, n_units)
-        counts = tf.math.unsorted_segment_sum(M * weights[:, None], bmu, n_units)
-        sq_err = tf.maximum(tf.reduce_min(scores, axis=1) + _row_sq_norms(X0), 0.0)
-        return sums, counts, tf.reduce_sum(weights * tf.sqrt(sq_err))
-
-    return accumulate
-
-
-@functools.cache
-def _masked_batch_update_fn(dtype):
-    """The batch map with a denominator per unit *and feature*."""
-
-    @tf.function(
-        input_signature=[_matrix(dtype), _matrix(dtype), _matrix(dtype), _matrix(dtype), tf.TensorSpec([], dtype)]
-    )
-    def batch_update(sums, counts, H, W, learning_rate):
-        numerator = tf.matmul(H, sums)
-        denominator = tf.matmul(H, counts)
-        has_data = denominator > 0
-        safe = tf.where(has_data, denominator, tf.ones_like(denominator))
-        target = tf.where(has_data, numerator / safe, W)
-        return W + learning_rate * (target - W)
-
-    return batch_update
-
-
-@functools.cache
-def _masked_online_fn(neighborhood, dtype):
-    h_fn = NEIGHBORHOODS[neighborhood]
-
-    @tf.function(
-        input_signature=[_matrix(dtype), _matrix(dtype), _matrix(dtype), _vector(dtype), _vector(dtype)],
-    )
-    def online(X, W, D2, sigmas, rates):
-        X0, M = _observed(X)
-
-        def body(i, W):
-            diff = (W - X0[i][None, :]) * M[i][None, :]
-            bmu = tf.argmin(tf.reduce_sum(diff * diff, axis=1), output_type=tf.int32)
-            h = h_fn(D2[bmu], sigmas[i], tf)
-            return i + 1, W - (rates[i] * h)[:, None] * diff
-
-        _, W = tf.while_loop(lambda i, W: i < tf.shape(X)[0], body, (tf.constant(0), W))
-        return W
-
-    return online
-
-
-@functools.cache
-def _masked_minibatch_fn(neighborhood, dtype):
-    h_fn = NEIGHBORHOODS[neighborhood]
-
-    @tf.function(
-        input_signature=[
-            _matrix(dtype), _vector(dtype), _matrix(dtype), _matrix(dtype),
-            tf.TensorSpec([], dtype), tf.TensorSpec([], dtype),
-        ]
-    )
-    def minibatch(X, weights, W, D2, sigma, rate):
-        X0, M = _observed(X)
-        bmu = tf.argmin(_masked_scores(X0, M, W), axis=1, output_type=tf.int32)
-        h = h_fn(tf.gather(D2, bmu), sigma, tf) * weights[:, None]
-        pull = tf.matmul(h, X0, transpose_a=True) - tf.matmul(h, M, transpose_a=True) * W
-        total = tf.maximum(tf.reduce_sum(weights), tf.constant(1e-12, dtype))
-        return W + rate * pull / total
-
-    return minibatch
-
-
-@functools.cache
-def _masked_two_bmus_fn(dtype):
-    @tf.function(input_signature=[_matrix(dtype), _matrix(dtype)])
-    def two_bmus(X, W):
-        X0, M = _observed(X)
-        k = tf.minimum(2, tf.shape(W)[0])
-        neg, idx = tf.math.top_k(-_masked_scores(X0, M, W), k=k)
-        sq = tf.maximum(_row_sq_norms(X0) - neg[:, 0], 0.0)
-        return idx[:, 0], idx[:, k - 1], tf.sqrt(sq)
-
-    return two_bmus
-
-
-@functools.cache
-def _masked_distances_fn(dtype):
-    @tf.function(input_signature=[_matrix(dtype), _matrix(dtype)])
-    def distances(X, W):
-        X0, M = _observed(X)
-        sq = _masked_scores(X0, M, W) + _row_sq_norms(X0)[:, None]
-        return tf.sqrt(tf.maximum(sq, 0.0))
-
-    return distances
-
-
-def masked_batch_epoch(chunks, W, H, learning_rate=1.0, device=None):
-    """:func:`batch_epoch` for data with NaN (missing) entries."""
-    dtype = tf.as_dtype(W.dtype)
-    accumulate = _masked_accumulate_fn(dtype)
-    with _scope(device):
-        W_t = tf.constant(W)
-        sums, counts = tf.zeros_like(W_t), tf.zeros_like(W_t)
-        qe_sum = tf.zeros([], dtype)
-        for X, weights in chunks:
-            s, c, q = accumulate(tf.convert_to_tensor(X), W_t, tf.convert_to_tensor(weights))
-            sums, counts, qe_sum = sums + s, counts + c, qe_sum + q
-        new_W = _masked_batch_update_fn(dtype)(sums, counts, tf.constant(H), W_t, tf.constant(learning_rate, dtype))
-        return new_W.numpy(), float(qe_sum.numpy())
-
-
-def masked_online_epoch(chunks, W, D2, neighborhood, device=None):
-    """:func:`online_epoch` for data with NaN entries."""
-    dtype = tf.as_dtype(W.dtype)
-    online = _masked_online_fn(neighborhood, dtype)
-    with _scope(device):
-        W_t, D2_t = tf.constant(W), tf.constant(D2)
-        for X, sigmas, rates in chunks:
-            W_t = online(tf.constant(X), W_t, D2_t, tf.constant(sigmas), tf.constant(rates))
-        return W_t.numpy()
-
-
-def masked_minibatch_epoch(batches, W, D2, neighborhood, device=None):
-    """:func:`minibatch_epoch` for data with NaN entries."""
-    dtype = tf.as_dtype(W.dtype)
-    step = _masked_minibatch_fn(neighborhood, dtype)
-    with _scope(device):
-        W_t, D2_t = tf.constant(W), tf.constant(D2)
-        for X, weights, sigma, rate in batches:
-            W_t = step(
-                tf.constant(X), tf.constant(weights), W_t, D2_t,
-                tf.constant(sigma, dtype), tf.constant(rate, dtype),
-            )
-        return W_t.numpy()
-
-
-def masked_best_matching_units(chunks, W, device=None):
-    """:func:`best_matching_units` for data with NaN entries."""
-    return _collect_bmus(_masked_two_bmus_fn(tf.as_dtype(W.dtype)), chunks, W, device)
-
-
-def masked_distances(chunks, W, device=None):
-    """:func:`distances` for data with NaN entries."""
-    fn = _masked_distances_fn(tf.as_dtype(W.dtype))
+    fn = _distances_fn(tf.as_dtype(W.dtype), masked)
     with _scope(device):
         W_t = tf.constant(W)
         return np.concatenate([fn(tf.constant(X), W_t).numpy() for X in chunks])
@@ -614,8 +482,8 @@ def distributed_batch_epoch(chunks, W, H, learning_rate, strategy, masked=False)
     so the codebook equals the one-device result up to float rounding.
     """
     dtype = tf.as_dtype(W.dtype)
-    accumulate = (_masked_accumulate_fn if masked else _accumulate_fn)(dtype)
-    update = (_masked_batch_update_fn if masked else _batch_update_fn)(dtype)
+    accumulate = _accumulate_fn(dtype, masked)
+    update = _batch_update_fn(dtype, masked)
     n_replicas = strategy.num_replicas_in_sync
     with strategy.scope():
         W_t = tf.constant(W)
@@ -656,12 +524,12 @@ class _ServableSOM(tf.Module):
     def _predict(self, X):
         # The same distance scores as ``predict``, so the ids match: over all
         # features for complete rows, over the observed ones when NaN occur.
-        scores = tf.cond(
+        similarity = tf.cond(
             tf.reduce_all(tf.math.is_finite(X)),
-            lambda: _scores(X, self.codebook),
-            lambda: _masked_scores(*_observed(X), self.codebook),
+            lambda: _similarity(X, self.codebook),
+            lambda: _masked_similarity(*_observed(X, True), self.codebook),
         )
-        units = tf.argmin(scores, axis=1, output_type=tf.int64)
+        units = tf.argmax(similarity, axis=1, output_type=tf.int64)
         return {"cluster_id": tf.gather(self.unit_labels, units), "unit": units}
 
 
