@@ -124,9 +124,9 @@ def weighted_statistics(data, step, n_components=2):
     """Weighted mean and leading principal axes of the data, in one or more passes.
 
     Missing values are replaced by the feature's weighted mean for the
-    covariance. Returns ``(mean, variances, axes)`` with ``axes`` of shape
-    ``(n_components, n_features)``, each signed so that its largest-magnitude
-    entry is positive (a deterministic initialisation).
+    covariance. Returns ``(mean, variances, axes, total_weight)`` with
+    ``axes`` of shape ``(n_components, n_features)``, each signed so that its
+    largest-magnitude entry is positive (a deterministic initialisation).
     """
     d = data.n_features
     total = 0.0

@@ -209,3 +209,15 @@ def test_sliceable_dataset_is_read_in_chunks(algorithm):
     assert dataset.reads.count(32) >= 3 * (150 // 32)
     with pytest.raises(ValueError, match="X has 4 features"):
         som.predict(SliceOnlyDataset(X_blobs[:, :4]))
+
+
+def test_pca_statistics_without_the_covariance_matrix(monkeypatch):
+    """Check that the Lanczos path for many features gives the covariance path's axes."""
+    from sksom import _data
+
+    data = _data.ArrayData(X_nan, rng.uniform(0.5, 2.0, size=len(X_nan)), masked=True)
+    dense = _data.weighted_statistics(data, step=40)
+    monkeypatch.setattr(_data, "_DENSE_COVARIANCE_MAX_FEATURES", 2)
+    lanczos = _data.weighted_statistics(data, step=40)
+    for a, b in zip(dense, lanczos):
+        np.testing.assert_allclose(a, b, rtol=1e-7, atol=1e-9)
