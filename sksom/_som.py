@@ -534,10 +534,10 @@ class SOMClusterer(
                     "too large or the data badly scaled."
                 )
             if self.verbose:
-                qe = self._errors(data, codebook, device)[2]
+                qe = self._map_quality(data, codebook, device, adjacency_from_squared_distances(D2))[1]
                 report_epoch(
                     "SOMClusterer", epoch + 1, max(self.max_iter, epoch + 1), radius,
-                    np.average(qe, weights=data.sample_weight), time.perf_counter() - start,
+                    qe, time.perf_counter() - start,
                     last=epoch + 1 == n_iter + epochs,
                 )
         self._set_fitted(data, codebook, map_size, coordinates, D2, n_iter + epochs, rng, device)
@@ -559,18 +559,37 @@ class SOMClusterer(
         step = self._chunk_size(codebook.shape[0], data.n_features)
         return _engine().resident_chunks(data.chunks(step, codebook.dtype), device)
 
+    def _map_quality(self, data, codebook, device, adjacent):
+        """Each sample's BMU, and the weighted mean quantization and topographic errors.
+
+        Chunk by chunk, so that beyond the BMUs (which ``labels_`` keeps)
+        memory does not grow with the number of samples.
+        """
+        step = self._chunk_size(codebook.shape[0], data.n_features)
+        first = np.empty(data.n_samples, dtype=np.intp)
+        qe_sum = te_sum = 0.0
+        for start, (X, w) in zip(range(0, data.n_samples, step), data.chunks(step, codebook.dtype)):
+            b1, b2, qe = _engine().best_matching_units([X], codebook, device, data.masked)
+            first[start : start + len(b1)] = b1
+            w = w.astype(np.float64)
+            if w.sum() > 0:
+                qe_sum += float(w @ qe)
+                te_sum += topographic_error_from_bmus(b1, b2, adjacent, sample_weight=w) * w.sum()
+        total = data.sample_weight.sum()
+        return first, qe_sum / total, te_sum / total
+
     def _set_fitted(self, data, codebook, map_size, coordinates, D2, n_iter, rng, device):
         """Compute every fitted attribute first, then assign them together."""
-        first, second, qe = self._errors(data, codebook, device)
         adjacent = adjacency_from_squared_distances(D2)
+        first, quantization_error, topographic_error = self._map_quality(data, codebook, device, adjacent)
         unit_labels = self._cluster_units(codebook, adjacent)
         self.cluster_centers_ = codebook
         self.map_size_ = map_size
         self.unit_coordinates_ = coordinates
         self.n_iter_ = n_iter
         self._random_state = rng
-        self.quantization_error_ = float(np.average(qe, weights=data.sample_weight))
-        self.topographic_error_ = topographic_error_from_bmus(first, second, adjacent, sample_weight=data.sample_weight)
+        self.quantization_error_ = quantization_error
+        self.topographic_error_ = topographic_error
         if unit_labels is None:
             self.__dict__.pop("unit_labels_", None)
             self.labels_ = first
