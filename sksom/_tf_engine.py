@@ -1,4 +1,6 @@
-"""The TensorFlow engine: the only module of sksom that imports TensorFlow.
+"""The TensorFlow engine: the only module behind ``SOMClusterer`` that imports TensorFlow.
+
+(:mod:`sksom.keras`, which users import explicitly, is the other one.)
 
 Every function here is stateless: NumPy arrays (or iterables of NumPy chunks)
 go in, NumPy arrays come out, and no TensorFlow object is handed back to the
@@ -14,8 +16,9 @@ import os
 
 import numpy as np
 
-# Keep TensorFlow's C++ start-up chatter (CUDA probing, oneDNN notices) out of
-# the user's terminal unless they asked for it.
+# Keep TensorFlow's C++ informational logging out of the user's terminal
+# unless they asked for it. (A few lines printed before TensorFlow's logging
+# starts, such as the oneDNN notice, are not affected.)
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import tensorflow as tf  # noqa: E402
