@@ -473,7 +473,9 @@ class SOMClusterer(
     def _run_epoch(self, data, codebook, map_size, D2, epoch, rng, device, strategy, resident=None):
         """One pass over the data starting at ``epoch``; returns the new codebook.
 
-        ``resident`` optionally holds the batch map's chunks already on the device.
+        ``D2`` is the device tensor of squared lattice distances, in the
+        codebook's dtype; ``resident`` optionally holds the batch map's chunks
+        already on the device.
         """
         engine = _engine()
         step = self._chunk_size(codebook.shape[0], data.n_features)
@@ -481,14 +483,13 @@ class SOMClusterer(
         if self.algorithm == "batch":
             progress = epoch / (self.max_iter - 1) if self.max_iter > 1 else 1.0
             radius, rate = self._schedule(progress, map_size)
-            H = NEIGHBORHOODS[self.neighborhood](D2, radius).astype(dtype)
+            H = engine.neighborhood_matrix(D2, self.neighborhood, float(radius), device)
             chunks = resident if resident is not None else data.chunks(step, dtype)
             if strategy is not None:
                 codebook, _ = engine.distributed_batch_epoch(chunks, codebook, H, rate, strategy, data.masked)
             else:
                 codebook, _ = engine.batch_epoch(chunks, codebook, H, rate, device, data.masked)
             return codebook, radius
-        D2 = D2.astype(dtype)
         last_radius = [float(self._schedule(1.0, map_size)[0])]
 
         def scheduled(chunks):
@@ -523,11 +524,15 @@ class SOMClusterer(
             codebook = self.cluster_centers_
             n_iter = self.n_iter_
         D2 = squared_grid_distances(map_size, self.topology, self.periodic)
+        # The lattice distances stay on the device for the whole fit.
+        D2_device = _engine().to_device(D2.astype(codebook.dtype), device)
         epochs = 1 if partial else self.max_iter
         resident = self._resident_chunks(data, codebook, device, strategy, epochs)
         start = time.perf_counter()
         for epoch in range(n_iter, n_iter + epochs):
-            codebook, radius = self._run_epoch(data, codebook, map_size, D2, epoch, rng, device, strategy, resident)
+            codebook, radius = self._run_epoch(
+                data, codebook, map_size, D2_device, epoch, rng, device, strategy, resident
+            )
             if not np.all(np.isfinite(codebook)):
                 raise FloatingPointError(
                     "Training produced a non-finite codebook; the learning rate may be "

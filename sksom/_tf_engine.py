@@ -78,6 +78,28 @@ def resident_chunks(chunks, device=None):
         return [(tf.constant(X), tf.constant(weights)) for X, weights in chunks]
 
 
+def to_device(array, device=None):
+    """``array`` as a tensor on the device, for reuse across calls within a fit."""
+    with _scope(device):
+        return tf.constant(array)
+
+
+def neighborhood_matrix(D2, neighborhood, radius, device=None):
+    """Neighbourhood weights between all pairs of units, computed on the device.
+
+    ``D2`` is the tensor of squared lattice distances (see :func:`to_device`);
+    on a GPU this avoids computing the (n_units, n_units) matrix on the host
+    and sending it over every epoch. On the CPU, NumPy computes the same
+    function without TensorFlow's first-call cost for new kernels.
+    """
+    if not on_gpu(device):
+        return NEIGHBORHOODS[neighborhood](D2.numpy(), radius)
+    with _scope(device):
+        # A few large element-wise ops, run eagerly: compiling them would only
+        # add tracing time to the first fit.
+        return NEIGHBORHOODS[neighborhood](D2, tf.constant(radius, D2.dtype), tf)
+
+
 def _scope(device):
     return tf.device(device) if device is not None else contextlib.nullcontext()
 
