@@ -37,6 +37,14 @@ def _discrete_cmap(cmap, n):
     return matplotlib.colormaps[cmap].resampled(n) if isinstance(cmap, str) else cmap.resampled(n)
 
 
+def _draw_categories(ax, som, values, n_categories, cmap, title):
+    """Units coloured by a category id in ``range(n_categories)`` (NaN: blank)."""
+    return _draw_units(
+        ax, som, values, cmap=_discrete_cmap(cmap, n_categories), vmin=-0.5,
+        vmax=n_categories - 0.5, colorbar=False, title=title,
+    )
+
+
 def _unit_positions(som):
     """(x, y) of each unit: the column on x, the row on y."""
     return som.unit_coordinates_[:, ::-1]
@@ -237,16 +245,7 @@ def plot_label_map(model, X, y, *, sample_weight=None, ax=None, cmap="tab10", an
     majority = labels.majority.ravel()
     n_classes = len(labels.classes)
     values = np.where(majority >= 0, majority, np.nan)
-    cells = _draw_units(
-        ax,
-        som,
-        values,
-        cmap=_discrete_cmap(cmap, n_classes),
-        vmin=-0.5,
-        vmax=n_classes - 0.5,
-        colorbar=False,
-        title="Label map",
-    )
+    cells = _draw_categories(ax, som, values, n_classes, cmap, "Label map")
     cells.set_alpha(np.nan_to_num(labels.share.ravel(), nan=0.0))
     if colorbar:
         bar = ax.figure.colorbar(cells, ax=ax, ticks=np.arange(n_classes), label="majority label")
@@ -305,16 +304,7 @@ def plot_clusters(model, *, ax=None, cmap="tab20", boundaries=True, colorbar=Tru
     ax = _get_axes(ax)
     unit_labels = som.unit_labels_
     n_clusters = int(unit_labels.max()) + 1
-    cells = _draw_units(
-        ax,
-        som,
-        unit_labels,
-        cmap=_discrete_cmap(cmap, n_clusters),
-        vmin=-0.5,
-        vmax=n_clusters - 0.5,
-        colorbar=False,
-        title="Clusters",
-    )
+    cells = _draw_categories(ax, som, unit_labels, n_clusters, cmap, "Clusters")
     if colorbar:
         ax.figure.colorbar(cells, ax=ax, ticks=np.arange(n_clusters), label="cluster")
     if boundaries:
