@@ -10,6 +10,7 @@ import numpy as np
 import scipy.linalg
 from scipy import sparse
 from scipy.sparse.linalg import LinearOperator, eigsh
+from threadpoolctl import threadpool_limits
 
 # Above this many features the covariance matrix is not formed; its leading
 # eigenvectors are found by Lanczos iterations, one data pass per product.
@@ -129,29 +130,39 @@ def weighted_statistics(data, step, n_components=2):
     largest-magnitude entry is positive (a deterministic initialisation).
     """
     d = data.n_features
+    # float32 data is read and multiplied in float32 (twice as fast; the
+    # principal axes only place the initial map), the sums kept in float64.
+    compute = np.float32 if data.dtype == np.float32 else np.float64
     total = 0.0
     sums = np.zeros(d)
     observed = np.zeros(d)
-    for X, w in data.chunks(step, np.float64):
-        mask = ~np.isnan(X)
+    for X, w in data.chunks(step, compute):
         total += w.sum()
-        sums += w @ np.where(mask, X, 0.0)
-        observed += w @ mask
+        if data.masked:
+            mask = ~np.isnan(X)
+            sums += w @ np.where(mask, X, 0.0)
+            observed += w @ mask
+        else:
+            sums += w @ X
+            observed += w.sum()
     mean = np.divide(sums, observed, out=np.zeros(d), where=observed > 0)
 
     def centred(X):
-        X = X - mean
-        return np.where(np.isnan(X), 0.0, X)
+        X = X - mean.astype(X.dtype)
+        return np.where(np.isnan(X), 0.0, X) if data.masked else X
 
     k = min(n_components, d)
     if d <= _DENSE_COVARIANCE_MAX_FEATURES:
         cov = np.zeros((d, d))
-        for X, w in data.chunks(step, np.float64):
+        for X, w in data.chunks(step, compute):
             Xc = centred(X)
             cov += (Xc * w[:, None]).T @ Xc
         # Only the k leading pairs: LAPACK's subset driver skips most of the
-        # work of a full decomposition (seconds for 784 features on a busy CPU).
-        values, vectors = scipy.linalg.eigh(cov / total, subset_by_index=[d - k, d - 1], driver="evr")
+        # work of a full decomposition. On one thread: its many small steps
+        # gain nothing from more, and on a busy machine, threads waiting for
+        # each other made it take seconds instead of tens of milliseconds.
+        with threadpool_limits(limits=1, user_api="blas"):
+            values, vectors = scipy.linalg.eigh(cov / total, subset_by_index=[d - k, d - 1], driver="evr")
         order = np.argsort(values)[::-1][:k]
         values, vectors = values[order], vectors[:, order].T
     else:

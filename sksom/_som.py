@@ -57,6 +57,9 @@ _MINIBATCH_SIZE = 128
 _SCAN_ELEMENTS = 2**21
 # In-memory data up to this size stays on the GPU for all epochs of the batch map.
 _RESIDENT_MAX_BYTES = 4 * 2**30
+# On the CPU, up to this size: converting each chunk to a tensor every epoch
+# costs a copy of the data per epoch; holding the tensors costs one copy.
+_HOST_RESIDENT_MAX_BYTES = 2**30
 
 
 def _scan_step(n_features):
@@ -549,16 +552,17 @@ class SOMClusterer(
         return self
 
     def _resident_chunks(self, data, codebook, device, strategy, epochs):
-        """The batch map's chunks kept on the GPU across epochs, or None.
+        """The batch map's chunks kept on the device across epochs, or None.
 
-        Only for in-memory arrays up to ``_RESIDENT_MAX_BYTES``: a memory map
-        or sparse matrix is read chunk by chunk precisely to bound memory.
+        Only for in-memory arrays up to ``_RESIDENT_MAX_BYTES`` on a GPU
+        (``_HOST_RESIDENT_MAX_BYTES`` on the CPU): a memory map or sparse
+        matrix is read chunk by chunk precisely to bound memory.
         """
         X = data.X
         if (
             self.algorithm != "batch" or strategy is not None or epochs < 2
             or not isinstance(X, np.ndarray) or isinstance(X, np.memmap)
-            or X.nbytes > _RESIDENT_MAX_BYTES or not _engine().on_gpu(device)
+            or X.nbytes > (_RESIDENT_MAX_BYTES if _engine().on_gpu(device) else _HOST_RESIDENT_MAX_BYTES)
         ):
             return None
         step = self._chunk_size(codebook.shape[0], data.n_features)
