@@ -232,15 +232,54 @@ def _single_chunk_epoch_fn(dtype, masked=False):
     return epoch
 
 
+# Codebooks with more entries than this take the sequential rule's
+# product form (see _online_fn): measured on a 2-core CPU, it is about twice as
+# fast for 784 features and 900 units, and slower below about 128 features.
+_ONLINE_PRODUCT_FORM_MIN = 2**17
+
+
 @functools.cache
-def _online_fn(neighborhood, dtype, masked=False):
+def _online_fn(neighborhood, dtype, masked=False, product_form=False):
     """Kohonen's sequential rule, one sample at a time, compiled with XLA.
 
     The loop runs over the first ``n`` rows only, so that chunks padded to a
     common length (see :func:`online_epoch`) share one XLA compilation. With
     ``masked``, a sample moves only the components it observed.
+
+    ``product_form`` (without ``masked``) finds the BMU from ``W @ x`` and
+    the units' squared norms, which are carried from step to step instead of
+    recomputed: with ``a`` the step of a unit, ``w' = (1 - a) w + a x`` has
+    ``|w'|^2 = (1-a)^2 |w|^2 + 2a(1-a) w.x + a^2 |x|^2``, all known. A step
+    then reads the codebook twice and writes it once, where the difference
+    form also writes and reads the differences ``W - x``: on large codebooks,
+    which do not stay in cache, that traffic is the cost of a step.
     """
     h_fn = NEIGHBORHOODS[neighborhood]
+
+    if product_form:
+
+        @tf.function(
+            input_signature=[
+                _matrix(dtype), _matrix(dtype), _matrix(dtype), _vector(dtype), _vector(dtype),
+                tf.TensorSpec([], tf.int32),
+            ],
+            jit_compile=True,
+            autograph=False,
+        )
+        def online_products(X, W, D2, sigmas, rates, n):
+            def body(i, W, norms):
+                x = X[i]
+                dots = tf.linalg.matvec(W, x)
+                bmu = tf.argmin(norms - 2.0 * dots, output_type=tf.int32)
+                a = rates[i] * h_fn(tf.gather(D2, bmu), sigmas[i], tf)
+                b = 1.0 - a
+                norms = b * b * norms + 2.0 * a * b * dots + a * a * tf.reduce_sum(x * x)
+                return i + 1, b[:, None] * W + a[:, None] * x[None, :], norms
+
+            _, W, _ = tf.while_loop(lambda i, *_: i < n, body, (tf.constant(0), W, _row_sq_norms(W)))
+            return W
+
+        return online_products
 
     @tf.function(
         input_signature=[
@@ -397,7 +436,7 @@ def online_epoch(chunks, W, D2, neighborhood, device=None, masked=False):
     learning rate.
     """
     dtype = tf.as_dtype(W.dtype)
-    online = _online_fn(neighborhood, dtype, masked)
+    online = _online_fn(neighborhood, dtype, masked, not masked and W.size > _ONLINE_PRODUCT_FORM_MIN)
     with _scope(device):
         W_t, D2_t = tf.constant(W), tf.constant(D2)
         for X, sigmas, rates in chunks:

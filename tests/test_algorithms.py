@@ -90,8 +90,11 @@ def test_batch_epoch_matches_numpy(topology, periodic, neighborhood, n_chunks):
 
 @pytest.mark.parametrize("topology, periodic", LATTICES)
 @pytest.mark.parametrize("neighborhood", list(NEIGHBORHOODS))
-def test_online_epoch_matches_numpy(topology, periodic, neighborhood):
-    """Check that the compiled sequential loop equals the NumPy loop, row by row."""
+@pytest.mark.parametrize("product_form", [False, True])
+def test_online_epoch_matches_numpy(topology, periodic, neighborhood, product_form, monkeypatch):
+    """Check that the compiled sequential loop (either form) equals the NumPy loop, row by row."""
+    # The product form is otherwise kept for codebooks too large for a fast test.
+    monkeypatch.setattr(tf_engine, "_ONLINE_PRODUCT_FORM_MIN", 0 if product_form else np.inf)
     D2 = squared_grid_distances(MAP_SIZE, topology, periodic)
     sigmas = np.linspace(2.5, 0.8, X.shape[0])
     rates = np.linspace(0.5, 0.05, X.shape[0])
