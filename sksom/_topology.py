@@ -85,11 +85,16 @@ def squared_grid_distances(map_size, topology="rectangular", periodic=False):
         short way round on a torus.
     """
     coordinates = unit_coordinates(map_size, topology)
-    delta = np.abs(coordinates[:, None, :] - coordinates[None, :, :])
-    if periodic:
-        periods = _periods(map_size, topology)
-        delta = np.minimum(delta, periods - delta)
-    return np.einsum("ijk,ijk->ij", delta, delta)
+    periods = _periods(map_size, topology)
+    total = np.zeros((len(coordinates), len(coordinates)))
+    # One axis at a time: an (n_units, n_units, 2) intermediate would be
+    # several times slower for maps of thousands of units.
+    for axis in range(2):
+        delta = np.abs(coordinates[:, None, axis] - coordinates[None, :, axis])
+        if periodic:
+            delta = np.minimum(delta, periods[axis] - delta)
+        total += delta * delta
+    return total
 
 
 def adjacency(map_size, topology="rectangular", periodic=False):
