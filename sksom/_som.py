@@ -57,9 +57,10 @@ _MINIBATCH_SIZE = 128
 _SCAN_ELEMENTS = 2**21
 # In-memory data up to this size stays on the GPU for all epochs of the batch map.
 _RESIDENT_MAX_BYTES = 4 * 2**30
-# On the CPU, up to this size: converting each chunk to a tensor every epoch
-# costs a copy of the data per epoch; holding the tensors costs one copy.
-_HOST_RESIDENT_MAX_BYTES = 2**30
+# On the CPU, up to this size (256 MiB): converting each chunk to a tensor
+# every epoch costs a copy of the data per epoch; holding the tensors costs one
+# copy of memory. Beyond it the copies are small next to an epoch's arithmetic.
+_HOST_RESIDENT_MAX_BYTES = 2**28
 
 
 def _scan_step(n_features):
