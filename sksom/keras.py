@@ -264,13 +264,17 @@ class SOMLayer(keras.layers.Layer):
         radius = ops.cast(self.radius, d2.dtype)
         return ops.stop_gradient(NEIGHBORHOODS[self.neighborhood](grid_d2, radius, ops))
 
-    def som_loss(self, d2):
+    def som_loss(self, d2, centres=None):
         """The SOM loss of a batch (see the class docstring).
 
         Parameters
         ----------
         d2 : tensor of shape (batch, n_units)
             Output of :meth:`squared_distances`.
+        centres : tensor of shape (batch, n_units), default=None
+            Squared distances whose best-matching units centre the
+            neighbourhoods, e.g. those of an unaltered view of each input
+            when ``d2`` belongs to an augmented view; ``None`` uses ``d2``.
 
         Returns
         -------
@@ -278,7 +282,8 @@ class SOMLayer(keras.layers.Layer):
             Mean over the batch of the neighbourhood-weighted squared
             distances.
         """
-        return ops.mean(ops.sum(self.neighborhood_weights(d2) * d2, axis=1))
+        h = self.neighborhood_weights(d2 if centres is None else centres)
+        return ops.mean(ops.sum(h * d2, axis=1))
 
     def call(self, inputs):
         d2 = self.squared_distances(inputs)
@@ -556,7 +561,21 @@ class DeepSOMClusterer(ClassNamePrefixFeaturesOutMixin, ClusterMixin, Transforme
         random by up to this fraction of the image height and width (blank
         borders) before it is encoded and reconstructed, so that the features
         ignore small displacements (as in DEC-DA, Guo et al. 2018). Needs
-        ``image_shape``; 0 disables it.
+        ``image_shape``; 0 disables it. During joint training the SOM term
+        of the augmented view is centred on the best-matching unit of the
+        unaltered image, so the map learns to put every view of an image
+        where the image lies (see :ref:`deep_som`).
+    augment_rotation : float, default=0.0
+        Largest random rotation, in degrees, applied with the shifts of
+        ``augment``; needs ``image_shape``. 0 disables it.
+    refine_iter : int, default=20
+        After joint training, iterations of the core SOM's batch map that
+        refine the codebook on the final features, initialised from the
+        jointly trained codebook, the radius shrinking from 1 to
+        ``radius_end``. Adam moves each unit by about ``learning_rate`` per
+        step, so during joint training the units lag behind the features;
+        the batch map moves them to where the features are. 0 keeps the
+        jointly trained codebook.
     reconstruction_weight : float, default=1.0
         Weight of the reconstruction term. 0 trains the features with the SOM
         term alone; with ``scale_invariant=False`` that collapses them (kept
@@ -648,6 +667,8 @@ class DeepSOMClusterer(ClassNamePrefixFeaturesOutMixin, ClusterMixin, Transforme
         "som_weight": [Interval(Real, 0, None, closed="left")],
         "scale_invariant": ["boolean"],
         "augment": [Interval(Real, 0, 1, closed="left")],
+        "augment_rotation": [Interval(Real, 0, 180, closed="both")],
+        "refine_iter": [Interval(Integral, 0, None, closed="left")],
         "reconstruction_weight": [Interval(Real, 0, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
@@ -676,6 +697,8 @@ class DeepSOMClusterer(ClassNamePrefixFeaturesOutMixin, ClusterMixin, Transforme
         som_weight=0.01,
         scale_invariant=True,
         augment=0.0,
+        augment_rotation=0.0,
+        refine_iter=20,
         reconstruction_weight=1.0,
         batch_size=256,
         learning_rate=1e-3,
@@ -700,6 +723,8 @@ class DeepSOMClusterer(ClassNamePrefixFeaturesOutMixin, ClusterMixin, Transforme
         self.som_weight = som_weight
         self.scale_invariant = scale_invariant
         self.augment = augment
+        self.augment_rotation = augment_rotation
+        self.refine_iter = refine_iter
         self.reconstruction_weight = reconstruction_weight
         self.batch_size = batch_size
         self.learning_rate = learning_rate
@@ -718,14 +743,18 @@ class DeepSOMClusterer(ClassNamePrefixFeaturesOutMixin, ClusterMixin, Transforme
         if self.som_weight == 0 and self.reconstruction_weight == 0:
             raise ValueError("som_weight and reconstruction_weight are both 0: there is nothing to train.")
         conv = isinstance(self.encoder, str) and self.encoder == "conv"
-        if conv or self.augment > 0 or self.image_shape is not None:
+        if conv or self.augment > 0 or self.augment_rotation > 0 or self.image_shape is not None:
             return self._image_shape(n_features, units, conv)
         return None
 
     def _image_shape(self, n_features, filters, conv):
         shape = self.image_shape
         if shape is None:
-            needs = "encoder='conv'" if conv else f"augment={self.augment}"
+            needs = (
+                "encoder='conv'" if conv
+                else f"augment={self.augment}" if self.augment > 0
+                else f"augment_rotation={self.augment_rotation}"
+            )
             raise ValueError(f"{needs} needs image_shape=(height, width[, channels]).")
         shape = tuple(shape)
         if len(shape) == 2:
@@ -809,16 +838,28 @@ class DeepSOMClusterer(ClassNamePrefixFeaturesOutMixin, ClusterMixin, Transforme
     # -- training -------------------------------------------------------------------
 
     def _augmenter(self, image_shape, rng):
-        """Random shifts of flattened images, or None without augmentation."""
-        if not self.augment:
+        """Random rotations and shifts of flattened images, or None without augmentation."""
+        if not (self.augment or self.augment_rotation):
             return None
-        shift = keras.layers.RandomTranslation(
-            self.augment, self.augment, fill_mode="constant", seed=int(rng.randint(np.iinfo(np.int32).max))
-        )
+        layers = []
+        if self.augment_rotation:
+            layers.append(
+                keras.layers.RandomRotation(
+                    self.augment_rotation / 360.0, fill_mode="constant", seed=int(rng.randint(np.iinfo(np.int32).max))
+                )
+            )
+        if self.augment:
+            layers.append(
+                keras.layers.RandomTranslation(
+                    self.augment, self.augment, fill_mode="constant", seed=int(rng.randint(np.iinfo(np.int32).max))
+                )
+            )
 
         def augment(x):
             images = tf.reshape(x, (-1,) + tuple(image_shape))
-            return tf.reshape(shift(images, training=True), tf.shape(x))
+            for layer in layers:
+                images = layer(images, training=True)
+            return tf.reshape(images, tf.shape(x))
 
         return augment
 
@@ -908,8 +949,24 @@ class DeepSOMClusterer(ClassNamePrefixFeaturesOutMixin, ClusterMixin, Transforme
                       f"{float(som.radius.numpy()):.3g}  reconstruction {curve[-1][0]:.5f}  "
                       f"SOM {curve[-1][1]:.5f}", flush=True)
 
-        # fitted state: NumPy only, computed before assignment
         Z = _encode(encoder, X)
+        if self.refine_iter:
+            refined = SOMClusterer(
+                map_size,
+                topology=self.topology,
+                periodic=self.periodic,
+                neighborhood=init_neighborhood,
+                init=som.codebook.numpy(),
+                # one lattice step: neighbours still pull on each other, so
+                # units stranded between clusters move, and the order is kept
+                radius_start=max(_REFINE_RADIUS, end),
+                radius_end=end,
+                max_iter=self.refine_iter,
+                random_state=rng.randint(np.iinfo(np.int32).max),
+            ).fit(Z)
+            som.codebook.assign(refined.cluster_centers_.astype(np.float32))
+
+        # fitted state: NumPy only, computed before assignment
         codebook = som.codebook.numpy()
         first, second, qe = _tf_engine.best_matching_units([Z], codebook)
         adjacent = adjacency_from_squared_distances(squared_grid_distances(map_size, self.topology, self.periodic))
@@ -1062,6 +1119,7 @@ class DeepSOMClusterer(ClassNamePrefixFeaturesOutMixin, ClusterMixin, Transforme
 
 
 _INFERENCE_ROWS = 4096  # rows per network call at inference: bounds memory
+_REFINE_RADIUS = 1.0  # radius at which the codebook refinement after joint training starts
 
 
 def _encode(encoder, X):
@@ -1074,9 +1132,14 @@ def _decode(decoder, Z):
     return _encode(decoder, Z)
 
 
-def _som_term(som, z, scale_invariant):
-    """The SOM loss of features ``z``, optionally relative to their total variance."""
-    loss = som.som_loss(som.squared_distances(z))
+def _som_term(som, z, scale_invariant, anchor=None):
+    """The SOM loss of features ``z``, optionally relative to their total variance.
+
+    ``anchor`` (optional) holds features of the same samples whose
+    best-matching units centre the neighbourhoods instead of those of ``z``.
+    """
+    centres = None if anchor is None else som.squared_distances(anchor)
+    loss = som.som_loss(som.squared_distances(z), centres)
     if scale_invariant:
         centred = z - tf.reduce_mean(z, axis=0, keepdims=True)
         loss = loss / (tf.reduce_mean(tf.reduce_sum(centred * centred, axis=1)) + 1e-12)
@@ -1087,7 +1150,12 @@ def _make_step(encoder, decoder, som, optimizer, reconstruction_weight, som_weig
     """A compiled training step on one batch; returns the two loss terms.
 
     ``augment`` (optional) transforms the batch first; the autoencoder then
-    reconstructs the transformed batch.
+    reconstructs the transformed batch, and the SOM term pulls its features
+    towards the units around the best-matching unit of the *unaltered* batch:
+    the map must place every view of an image where the image lies. Without
+    this anchor the term would only ask each view to be near whatever unit
+    it happens to hit (as in DEC-DA, Guo et al. 2018, the clean image's
+    assignment is the target for its augmented views).
 
     Only the networks that a non-zero term depends on are trained: with
     ``reconstruction_weight=0`` the decoder is left as it is.
@@ -1100,12 +1168,13 @@ def _make_step(encoder, decoder, som, optimizer, reconstruction_weight, som_weig
 
     @tf.function(reduce_retracing=True)
     def step(x):
-        if augment is not None:
-            x = augment(x)
+        view = x if augment is None else augment(x)
+        # the anchor only picks the neighbourhoods: no gradient flows through it
+        anchor = None if augment is None or som is None else tf.stop_gradient(encoder(x, training=False))
         with tf.GradientTape() as tape:
-            z = encoder(x, training=True)
-            reconstruction = tf.reduce_mean(tf.square(decoder(z, training=True) - x))
-            som_term = _som_term(som, z, scale_invariant) if som is not None else tf.zeros([])
+            z = encoder(view, training=True)
+            reconstruction = tf.reduce_mean(tf.square(decoder(z, training=True) - view))
+            som_term = _som_term(som, z, scale_invariant, anchor) if som is not None else tf.zeros([])
             loss = reconstruction_weight * reconstruction + som_weight * som_term
         optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
         return reconstruction, som_term

@@ -42,10 +42,12 @@ def _layer(map_size=(3, 4), dtype="float64", **kwargs):
     return layer
 
 
-def _numpy_loss_and_grads(X, W, d2_grid, neighborhood, radius):
+def _numpy_loss_and_grads(X, W, d2_grid, neighborhood, radius, anchor=None):
     diff = X[:, None, :] - W[None, :, :]  # (n, units, features)
     d2 = (diff**2).sum(axis=2)
-    h = NEIGHBORHOODS[neighborhood](d2_grid[d2.argmin(axis=1)], radius)
+    # the neighbourhoods are centred on the BMUs of the anchor when given
+    centres = d2 if anchor is None else ((anchor[:, None, :] - W[None, :, :]) ** 2).sum(axis=2)
+    h = NEIGHBORHOODS[neighborhood](d2_grid[centres.argmin(axis=1)], radius)
     n = X.shape[0]
     loss = (h * d2).sum(axis=1).mean()
     grad_W = -2.0 / n * np.einsum("ik,ikf->kf", h, diff)
@@ -67,6 +69,25 @@ def test_som_loss_and_gradient_match_numpy(neighborhood, topology, periodic):
         loss = layer.som_loss(layer.squared_distances(x))
     grad_W, grad_X = tape.gradient(loss, [layer.codebook.value, x])
     expected = _numpy_loss_and_grads(Z, CODEBOOK, squared_grid_distances(map_size, topology, periodic), neighborhood, 1.3)
+    np.testing.assert_allclose(float(loss), expected[0], rtol=1e-10)
+    np.testing.assert_allclose(grad_W.numpy(), expected[1], rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(grad_X.numpy(), expected[2], rtol=1e-8, atol=1e-10)
+
+
+@pytest.mark.parametrize("neighborhood", ["gaussian", "bubble"])
+def test_som_loss_centred_on_anchor_bmus_matches_numpy(neighborhood):
+    """Check that som_loss(d2, centres) centres each neighbourhood on the anchor's BMU, loss and gradients."""
+    map_size = (4, 3)
+    anchor = Z + _rng.normal(scale=0.8, size=Z.shape)  # another view of the same samples
+    layer = _layer(map_size, neighborhood=neighborhood, radius=0.9)
+    assert (layer.squared_distances(anchor).numpy().argmin(axis=1) != layer.squared_distances(Z).numpy().argmin(axis=1)).any()
+    x = tf.Variable(Z)
+    with tf.GradientTape() as tape:
+        loss = layer.som_loss(layer.squared_distances(x), layer.squared_distances(anchor))
+    grad_W, grad_X = tape.gradient(loss, [layer.codebook.value, x])
+    expected = _numpy_loss_and_grads(
+        Z, CODEBOOK, squared_grid_distances(map_size, "rectangular", False), neighborhood, 0.9, anchor=anchor
+    )
     np.testing.assert_allclose(float(loss), expected[0], rtol=1e-10)
     np.testing.assert_allclose(grad_W.numpy(), expected[1], rtol=1e-8, atol=1e-10)
     np.testing.assert_allclose(grad_X.numpy(), expected[2], rtol=1e-8, atol=1e-10)
@@ -252,14 +273,27 @@ def test_conv_encoder_on_images():
     np.testing.assert_array_equal(restored.predict(images), model.labels_)
 
 
-def test_augmentation_is_seeded_and_changes_training():
-    """Check that random shifts are reproducible with random_state and alter the fit."""
+@pytest.mark.parametrize("augment", [dict(augment=0.25), dict(augment_rotation=30.0)])
+def test_augmentation_is_seeded_and_changes_training(augment):
+    """Check that random shifts and rotations are reproducible with random_state and alter the fit."""
     params = dict(FAST, image_shape=(8, 8), pretrain_epochs=2, max_iter=1)
-    shifted = DeepSOMClusterer((2, 2), augment=0.25, **params).fit(X_DIGITS)
-    again = DeepSOMClusterer((2, 2), augment=0.25, **params).fit(X_DIGITS)
+    shifted = DeepSOMClusterer((2, 2), **augment, **params).fit(X_DIGITS)
+    again = DeepSOMClusterer((2, 2), **augment, **params).fit(X_DIGITS)
     plain = DeepSOMClusterer((2, 2), **params).fit(X_DIGITS)
     np.testing.assert_allclose(shifted.cluster_centers_, again.cluster_centers_, rtol=1e-5, atol=1e-6)
     assert not np.allclose(shifted.pretrain_loss_curve_, plain.pretrain_loss_curve_)
+
+
+def test_refinement_moves_only_the_codebook_and_lowers_the_error():
+    """Check that refine_iter refits the codebook on the final features, leaving the networks as trained."""
+    params = dict(FAST, max_iter=5, learning_rate=1e-2, som_weight=0.3)
+    raw = DeepSOMClusterer((3, 3), refine_iter=0, **params).fit(X_DIGITS)
+    refined = DeepSOMClusterer((3, 3), refine_iter=10, **params).fit(X_DIGITS)
+    for a, b in zip(raw.encoder_weights_, refined.encoder_weights_):
+        np.testing.assert_array_equal(a, b)
+    assert not np.allclose(raw.cluster_centers_, refined.cluster_centers_)
+    assert refined.quantization_error_ < raw.quantization_error_
+    np.testing.assert_array_equal(refined.predict(X_DIGITS), refined.labels_)
 
 
 def test_keras_encoder_is_copied_not_modified():
@@ -288,6 +322,9 @@ def test_keras_encoder_is_copied_not_modified():
         (dict(encoder="conv", image_shape=(8, 8), hidden_units=(4, 4, 4, 4)), "multiples of 16"),
         (dict(augment=0.1), "augment=0.1 needs image_shape"),
         (dict(augment=1.5, image_shape=(8, 8)), "augment"),
+        (dict(augment_rotation=10.0), "augment_rotation=10.0 needs image_shape"),
+        (dict(augment_rotation=200.0, image_shape=(8, 8)), "augment_rotation"),
+        (dict(refine_iter=-1), "refine_iter"),
         (dict(batch_size=0), "batch_size"),
         (dict(neighborhood="cone"), "neighborhood"),
     ],
