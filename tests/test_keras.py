@@ -198,7 +198,7 @@ def test_deep_som_fitted_attributes(fitted):
     assert fitted.cluster_centers_.shape == (9, 4)
     assert fitted.map_size_ == (3, 3)
     assert fitted.unit_coordinates_.shape == (9, 2)
-    assert fitted.n_iter_ == 3 and fitted.loss_curve_.shape == (3, 2) and len(fitted.pretrain_loss_curve_) == 3
+    assert fitted.n_iter_ == 3 and fitted.loss_curve_.shape == (3, 3) and len(fitted.pretrain_loss_curve_) == 3
     assert all(isinstance(w, np.ndarray) for w in fitted.encoder_weights_ + fitted.decoder_weights_)
     np.testing.assert_array_equal(fitted.predict(X_DIGITS), fitted.labels_)
     distances = fitted.transform(X_DIGITS)
@@ -254,12 +254,52 @@ def test_deep_som_in_pipeline_and_grid_search():
 def test_som_term_alone_collapses_features_but_joint_loss_does_not():
     """Check that the SOM term alone shrinks the feature variance to near 0 and the joint loss keeps it."""
     params = dict(FAST, pretrain_epochs=5, max_iter=20, learning_rate=1e-2, som_weight=1.0)
-    alone = DeepSOMClusterer((3, 3), reconstruction_weight=0.0, scale_invariant=False, **params).fit(X_DIGITS)
+    alone = DeepSOMClusterer(
+        (3, 3), reconstruction_weight=0.0, neighbor_weight=0.0, scale_invariant=False, **params
+    ).fit(X_DIGITS)
     joint = DeepSOMClusterer((3, 3), **params).fit(X_DIGITS)
     assert alone.feature_variance_retained_ < 0.05
     assert joint.feature_variance_retained_ > 0.3
     # the collapsed map's SOM loss is lower although its features say less
     assert alone.loss_curve_[-1, 1] < joint.loss_curve_[-1, 1]
+
+
+def test_neighbor_term_matches_numpy():
+    """Check the neighbour-embedding term against its formula computed with NumPy."""
+    from sksom.keras import _neighbor_term
+
+    z, partners = _rng.normal(size=(6, 3)), _rng.normal(size=(6, 3))
+    negatives = _rng.randint(6, size=(4, 6))
+    got = float(_neighbor_term(tf.constant(z), tf.constant(partners), tf.constant(negatives)))
+    q_pair = 1.0 / (1.0 + ((z - partners) ** 2).sum(axis=1))
+    q_random = 1.0 / (1.0 + ((z[None] - z[negatives]) ** 2).sum(axis=2))  # (4, 6)
+    expected = -np.log(q_pair + 1e-6).mean() - np.log(1.0 - q_random + 1e-3).sum(axis=0).mean()
+    assert got == pytest.approx(expected, rel=1e-6)
+
+
+def test_input_neighbors_are_the_nearest_other_rows():
+    """Check that each row's neighbours are its nearest other rows, duplicates included."""
+    X = np.vstack([X_DIGITS[:40], X_DIGITS[:3]])  # rows 40-42 duplicate rows 0-2
+    index = DeepSOMClusterer(n_neighbors=4)._input_neighbors(X)
+    assert index.shape == (43, 4)
+    assert not np.any(index == np.arange(43)[:, None])
+    d2 = ((X[:, None] - X[None]) ** 2).sum(axis=2)
+    np.fill_diagonal(d2, np.inf)
+    np.testing.assert_allclose(np.take_along_axis(d2, index, axis=1), np.sort(d2, axis=1)[:, :4], atol=1e-5)
+    assert set(index[0]) >= {40} and set(index[40]) >= {0}
+    # more neighbours than other rows: all of them
+    assert DeepSOMClusterer(n_neighbors=10)._input_neighbors(X[:4]).shape == (4, 3)
+    assert DeepSOMClusterer(neighbor_weight=0.0)._input_neighbors(X) is None
+
+
+def test_neighbor_term_shapes_the_features():
+    """Check that the neighbour term changes training and that its weight 0 turns it off."""
+    params = dict(FAST, pretrain_epochs=3, max_iter=2)
+    with_term = DeepSOMClusterer((2, 2), **params).fit(X_DIGITS)
+    without = DeepSOMClusterer((2, 2), neighbor_weight=0.0, **params).fit(X_DIGITS)
+    assert np.all(with_term.loss_curve_[:, 2] > 0)
+    np.testing.assert_array_equal(without.loss_curve_[:, 2], 0.0)
+    assert not np.allclose(with_term.encoder_weights_[0], without.encoder_weights_[0])
 
 
 def test_conv_encoder_on_images():
@@ -316,7 +356,7 @@ def test_keras_encoder_is_copied_not_modified():
         (dict(map_size=(0, 2)), "map_size"),
         (dict(map_size=(3, 2), topology="hexagonal", periodic=True), "even number of rows"),
         (dict(hidden_units=(8, 0)), "hidden_units"),
-        (dict(som_weight=0.0, reconstruction_weight=0.0), "nothing to train"),
+        (dict(som_weight=0.0, reconstruction_weight=0.0, neighbor_weight=0.0), "nothing to train"),
         (dict(encoder="conv"), "image_shape"),
         (dict(encoder="conv", image_shape=(4, 4)), "64 features"),
         (dict(encoder="conv", image_shape=(8, 8), hidden_units=(4, 4, 4, 4)), "multiples of 16"),
@@ -325,6 +365,8 @@ def test_keras_encoder_is_copied_not_modified():
         (dict(augment_rotation=10.0), "augment_rotation=10.0 needs image_shape"),
         (dict(augment_rotation=200.0, image_shape=(8, 8)), "augment_rotation"),
         (dict(refine_iter=-1), "refine_iter"),
+        (dict(neighbor_weight=-0.1), "neighbor_weight"),
+        (dict(n_neighbors=0), "n_neighbors"),
         (dict(batch_size=0), "batch_size"),
         (dict(neighborhood="cone"), "neighborhood"),
     ],
