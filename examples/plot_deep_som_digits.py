@@ -13,7 +13,8 @@ scikit-learn's 8 x 8 digits, in three steps:
    features shrink towards a point, and the clusters get worse;
 3. the deep SOM of :class:`~sksom.keras.DeepSOMClusterer`, trained jointly
    with an autoencoder (DESOM, Forest et al. 2019): the reconstruction term
-   keeps the features informative.
+   keeps the features informative, and a neighbour term keeps samples that
+   are close in the pixel space close in the features.
 
 Cluster quality is measured by *purity*: each map unit votes for the digit
 most of its samples show, and purity is the share of samples that agree with
