@@ -256,18 +256,23 @@ def _online_fn(neighborhood, dtype, masked=False, product_form=False):
     which do not stay in cache, that traffic is the cost of a step.
     """
     h_fn = NEIGHBORHOODS[neighborhood]
+    compile_loop = tf.function(
+        input_signature=[
+            _matrix(dtype), _matrix(dtype), _matrix(dtype), _vector(dtype), _vector(dtype),
+            tf.TensorSpec([], tf.int32),
+        ],
+        jit_compile=True,
+        # The loop is written with tf.while_loop already; converting the
+        # Python source with AutoGraph would only cost time on the first call.
+        autograph=False,
+    )
 
+    # tf.gather, not D2[bmu], in both forms: XLA lowers a slice at a
+    # data-dependent index by treating X as a compile-time constant, which
+    # recompiles the loop for every new chunk of data.
     if product_form:
 
-        @tf.function(
-            input_signature=[
-                _matrix(dtype), _matrix(dtype), _matrix(dtype), _vector(dtype), _vector(dtype),
-                tf.TensorSpec([], tf.int32),
-            ],
-            jit_compile=True,
-            autograph=False,
-        )
-        def online_products(X, W, D2, sigmas, rates, n):
+        def online(X, W, D2, sigmas, rates, n):
             def body(i, W, norms):
                 x = X[i]
                 dots = tf.linalg.matvec(W, x)
@@ -280,36 +285,23 @@ def _online_fn(neighborhood, dtype, masked=False, product_form=False):
             _, W, _ = tf.while_loop(lambda i, *_: i < n, body, (tf.constant(0), W, _row_sq_norms(W)))
             return W
 
-        return online_products
+    else:
 
-    @tf.function(
-        input_signature=[
-            _matrix(dtype), _matrix(dtype), _matrix(dtype), _vector(dtype), _vector(dtype),
-            tf.TensorSpec([], tf.int32),
-        ],
-        jit_compile=True,
-        # The loop is written with tf.while_loop already; converting the
-        # Python source with AutoGraph would only cost time on the first call.
-        autograph=False,
-    )
-    def online(X, W, D2, sigmas, rates, n):
-        X0, M = _observed(X, masked)
+        def online(X, W, D2, sigmas, rates, n):
+            X0, M = _observed(X, masked)
 
-        def body(i, W):
-            diff = W - X0[i][None, :]
-            if M is not None:
-                diff = diff * M[i][None, :]
-            bmu = tf.argmin(tf.reduce_sum(diff * diff, axis=1), output_type=tf.int32)
-            # tf.gather, not D2[bmu]: XLA lowers a slice at a data-dependent
-            # index by treating X as a compile-time constant, which recompiles
-            # the loop for every new chunk of data.
-            h = h_fn(tf.gather(D2, bmu), sigmas[i], tf)
-            return i + 1, W - (rates[i] * h)[:, None] * diff
+            def body(i, W):
+                diff = W - X0[i][None, :]
+                if M is not None:
+                    diff = diff * M[i][None, :]
+                bmu = tf.argmin(tf.reduce_sum(diff * diff, axis=1), output_type=tf.int32)
+                h = h_fn(tf.gather(D2, bmu), sigmas[i], tf)
+                return i + 1, W - (rates[i] * h)[:, None] * diff
 
-        _, W = tf.while_loop(lambda i, W: i < n, body, (tf.constant(0), W))
-        return W
+            _, W = tf.while_loop(lambda i, W: i < n, body, (tf.constant(0), W))
+            return W
 
-    return online
+    return compile_loop(online)
 
 
 def _padded_length(n):
