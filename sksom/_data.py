@@ -6,6 +6,8 @@ it ``batch_size`` rows at a time. A chunk is handed to the engine as a dense,
 C-contiguous array of the compute dtype; NaN marks a missing value.
 """
 
+from contextlib import nullcontext
+
 import numpy as np
 import scipy.linalg
 from scipy import sparse
@@ -15,6 +17,8 @@ from threadpoolctl import threadpool_limits
 # Above this many features the covariance matrix is not formed; its leading
 # eigenvectors are found by Lanczos iterations, one data pass per product.
 _DENSE_COVARIANCE_MAX_FEATURES = 2048
+# From this many features the eigensolver runs on one BLAS thread.
+_ONE_THREAD_EIGH_MIN = 256
 
 
 def to_dense(X, dtype):
@@ -158,10 +162,12 @@ def weighted_statistics(data, step, n_components=2):
             Xc = centred(X)
             cov += (Xc * w[:, None]).T @ Xc
         # Only the k leading pairs: LAPACK's subset driver skips most of the
-        # work of a full decomposition. On one thread: its many small steps
-        # gain nothing from more, and on a busy machine, threads waiting for
-        # each other made it take seconds instead of tens of milliseconds.
-        with threadpool_limits(limits=1, user_api="blas"):
+        # work of a full decomposition. Large matrices on one thread: the many
+        # small steps gain nothing from more, and on a busy machine threads
+        # waiting for each other made 784 features take 0.65 s instead of
+        # 0.02 s. (Small ones skip the limit, whose first use costs ~25 ms.)
+        limit = threadpool_limits(limits=1, user_api="blas") if d >= _ONE_THREAD_EIGH_MIN else nullcontext()
+        with limit:
             values, vectors = scipy.linalg.eigh(cov / total, subset_by_index=[d - k, d - 1], driver="evr")
         order = np.argsort(values)[::-1][:k]
         values, vectors = values[order], vectors[:, order].T
