@@ -528,6 +528,7 @@ class SOMClusterer(
             codebook = self.cluster_centers_
             n_iter = self.n_iter_
         D2 = squared_grid_distances(map_size, self.topology, self.periodic)
+        adjacent = adjacency_from_squared_distances(D2)
         # The lattice distances stay on the device for the whole fit.
         D2_device = _engine().to_device(D2.astype(codebook.dtype), device)
         epochs = 1 if partial else self.max_iter
@@ -543,13 +544,13 @@ class SOMClusterer(
                     "too large or the data badly scaled."
                 )
             if self.verbose:
-                qe = self._map_quality(data, codebook, device, adjacency_from_squared_distances(D2))[1]
+                qe = self._map_quality(data, codebook, device, adjacent)[1]
                 report_epoch(
                     "SOMClusterer", epoch + 1, max(self.max_iter, epoch + 1), radius,
                     qe, time.perf_counter() - start,
                     last=epoch + 1 == n_iter + epochs,
                 )
-        self._set_fitted(data, codebook, map_size, coordinates, D2, n_iter + epochs, rng, device)
+        self._set_fitted(data, codebook, map_size, coordinates, adjacent, n_iter + epochs, rng, device)
         return self
 
     def _resident_chunks(self, data, codebook, device, strategy, epochs):
@@ -588,9 +589,8 @@ class SOMClusterer(
         total = data.sample_weight.sum()
         return first, qe_sum / total, te_sum / total
 
-    def _set_fitted(self, data, codebook, map_size, coordinates, D2, n_iter, rng, device):
+    def _set_fitted(self, data, codebook, map_size, coordinates, adjacent, n_iter, rng, device):
         """Compute every fitted attribute first, then assign them together."""
-        adjacent = adjacency_from_squared_distances(D2)
         first, quantization_error, topographic_error = self._map_quality(data, codebook, device, adjacent)
         unit_labels = self._cluster_units(codebook, adjacent)
         self.cluster_centers_ = codebook

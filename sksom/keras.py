@@ -964,7 +964,10 @@ class DeepSOMClusterer(ClassNamePrefixFeaturesOutMixin, ClusterMixin, Transforme
 
         def batches():
             for rows, partners, negatives in self._batches(n, rng, neighbors):
-                yield tf.gather(X_t, rows), tf.gather(X_t, partners), tf.constant(negatives)
+                x = tf.gather(X_t, rows)
+                # Without the neighbour term the partners are the rows themselves (unused).
+                x_partners = x if neighbors is None else tf.gather(X_t, partners)
+                yield x, x_partners, tf.constant(negatives)
 
         # 1. pretraining on the reconstruction error (and the neighbour term)
         augment = self._augmenter(image_shape, rng)
