@@ -5,6 +5,7 @@ file), so that a parent process and its workers see the very same rows without
 passing arrays between them. Nothing here imports TensorFlow.
 """
 
+import os
 import time
 from pathlib import Path
 
@@ -13,6 +14,14 @@ import numpy as np
 # The repository sits next to the shared folder: <root>/main and <root>/shared.
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 MNIST_PATH = SHARED_DATA / "mnist_test10k.npz"
+
+
+def load_average():
+    """The machine's 1, 5 and 15-minute load averages, as a phrase for the output."""
+    try:
+        return "load average " + " ".join(f"{x:.1f}" for x in os.getloadavg())
+    except OSError:
+        return "load average unknown"
 
 
 def rgb_colours(n_samples=5000, seed=0):

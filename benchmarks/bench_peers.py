@@ -244,14 +244,6 @@ def _evaluation_rows(n_samples):
     return np.sort(np.random.default_rng(0).choice(n_samples, EVAL_ROWS, replace=False))
 
 
-def _load_average():
-    try:
-        one, five, fifteen = os.getloadavg()
-        return f"load average {one:.1f} {five:.1f} {fifteen:.1f}"
-    except OSError:
-        return "load average unknown"
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
@@ -274,7 +266,7 @@ def main(argv=None):
             available[library] = _installed(module)
             if not available[library]:
                 print(f"{library}: not installed, skipped")
-    print(f"CPU cores: {os.cpu_count()}; {_load_average()} at start")
+    print(f"CPU cores: {os.cpu_count()}; {_common.load_average()} at start")
     if not _common.MNIST_PATH.exists():
         print(f"{_common.MNIST_PATH}: not present, 'images' uses generated digit-like images")
 
@@ -316,7 +308,7 @@ def main(argv=None):
                       f"{result['peak_mb']:8.0f} {qe:#9.4g} {te:6.3f} {ratio}", flush=True)
             if "batch" in reference:
                 print(f"{name:<8} sksom batch / arithmetic floor: {reference['batch'] / (floor * epochs):.2f}")
-    print(f"\n{_load_average()} at the end")
+    print(f"\n{_common.load_average()} at the end")
 
 
 if __name__ == "__main__":

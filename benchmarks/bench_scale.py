@@ -64,6 +64,9 @@ import numpy as np
 # Run from a checkout without installing: the repository root is importable
 # (after any installed copy of sksom).
 sys.path.append(str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _common
+
 from sksom import SOMClusterer
 
 N_FEATURES = 64
@@ -287,7 +290,7 @@ def main(argv=None):
         return
 
     cases = QUICK if args.quick else FULL
-    print(f"CPU cores: {os.cpu_count()}; load average {' '.join(f'{x:.1f}' for x in os.getloadavg())} at start")
+    print(f"CPU cores: {os.cpu_count()}; {_common.load_average()} at start")
     blas = "default" if args.blas_threads is None else args.blas_threads
     print(f"sizes in MB (10^6 bytes); batch map, PCA init, float32, batch_size='auto'; BLAS threads: {blas}\n")
     print(HEADER)
@@ -347,7 +350,7 @@ def main(argv=None):
     for line in summary:
         print(line)
     print(f"device: {'GPU' if devices == {True} else 'CPU' if devices == {False} else 'mixed'}; "
-          f"load average {' '.join(f'{x:.1f}' for x in os.getloadavg())} at the end")
+          f"{_common.load_average()} at the end")
 
 
 if __name__ == "__main__":

@@ -110,7 +110,7 @@ def main(argv=None):
     print(f"device used: {description}")
     print(f"TF32 matmuls: {'enabled' if tf.config.experimental.tensor_float_32_execution_enabled() else 'disabled'}"
           f"{'' if on_gpu else ' (no effect on a CPU)'}")
-    print(f"host: {os.cpu_count()} CPU cores; load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+    print(f"host: {os.cpu_count()} CPU cores; {_common.load_average()}")
 
     start = time.perf_counter()
     X = _common.gaussian_blobs(rows, N_FEATURES, n_centers=30, seed=0)
