@@ -100,7 +100,7 @@ def radius_start(side):
 
 
 def _fit_sksom(X, side, epochs, algorithm):
-    import sksom._tf_engine  # noqa: F401  (the TensorFlow import is not timed)
+    import sksom._engine  # noqa: F401  (the TensorFlow import is not timed)
     from sksom import SOMClusterer
 
     som = SOMClusterer(map_size=(side, side), algorithm=algorithm, max_iter=epochs, random_state=0)

@@ -198,7 +198,7 @@ class PhaseTimedSOM(SOMClusterer):
 
 def worker(spec):
     """Fit one case and print its measurements as a JSON line."""
-    from sksom import _tf_engine  # TensorFlow's import is not timed
+    from sksom._engine import som as _tf_engine  # TensorFlow's import is not timed
 
     load = os.getloadavg()[0]
     rows, side, epochs = spec["rows"], spec["side"], spec["epochs"]

@@ -102,7 +102,7 @@ def main(argv=None):
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import tensorflow as tf
 
-    from sksom import _tf_engine as engine
+    from sksom import _engine as engine
     print(f"TensorFlow {tf.__version__}")
     print(f"physical devices: {tf.config.list_physical_devices()}")
     device, description = device_description(tf, engine)

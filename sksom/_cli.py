@@ -494,9 +494,9 @@ def _start_tensorflow():
     """Import TensorFlow and find its devices, quietly unless asked for logs."""
     quiet = os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2") not in ("0", "1")
     with _native_stderr_silenced() if quiet else contextlib.nullcontext():
-        from . import _tf_engine
+        from . import _engine
 
-        _tf_engine.available_devices()
+        _engine.available_devices()
 
 
 def main(argv=None):

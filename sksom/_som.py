@@ -1,36 +1,16 @@
 """SOMClusterer: Kohonen's self-organizing map as a scikit-learn estimator."""
 
-import contextlib
 import math
 import time
 from numbers import Integral, Real
 
 import numpy as np
-from scipy import sparse
-from sklearn.base import (
-    BaseEstimator,
-    ClassNamePrefixFeaturesOutMixin,
-    ClusterMixin,
-    TransformerMixin,
-    _fit_context,
-    clone,
-)
-from sklearn.cluster import AgglomerativeClustering
+from sklearn.base import _fit_context
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from ._data import (
-    ArrayData,
-    check_finite_chunks,
-    check_rows_observed,
-    feature_ranges,
-    has_nan,
-    is_sliceable_dataset,
-    max_abs,
-    weighted_statistics,
-)
-from ._persistence import VersionStampMixin
+from ._base import BaseMap, engine, scan_step
+from ._data import feature_ranges, weighted_statistics
 from ._progress import report_epoch
 from ._topology import (
     DECAYS,
@@ -42,48 +22,17 @@ from ._topology import (
     squared_grid_distances,
     unit_coordinates,
 )
-from .metrics import topographic_error_from_bmus
 
 ALGORITHMS = ("batch", "online", "minibatch")
 INITS = ("pca", "random", "sample")
 
-# Default rows per chunk: the distance block of one chunk holds at most this
-# many entries (64 MiB in float32), and a chunk has at least 256 rows.
-_CHUNK_ELEMENTS = 2**24
 _MINIBATCH_SIZE = 128
-# Rows per chunk when scanning the data (validation, statistics), whatever the
-# training chunk size: 16 MiB of float64, since the statistics hold a few
-# temporary copies of a chunk.
-_SCAN_ELEMENTS = 2**21
 # In-memory data up to this size stays on the GPU for all epochs of the batch map.
 _RESIDENT_MAX_BYTES = 4 * 2**30
 # On the CPU, up to this size (256 MiB): converting each chunk to a tensor
 # every epoch costs a copy of the data per epoch; holding the tensors costs one
 # copy of memory. Beyond it the copies are small next to an epoch's arithmetic.
 _HOST_RESIDENT_MAX_BYTES = 2**28
-
-
-def _scan_step(n_features):
-    return max(256, _SCAN_ELEMENTS // max(1, n_features))
-
-
-def _engine():
-    # TensorFlow is imported on first use, never by ``import sksom``.
-    from . import _tf_engine
-
-    return _tf_engine
-
-
-@contextlib.contextmanager
-def _rollback_on_error(estimator):
-    """Restore the estimator's attributes if the block fails or is interrupted."""
-    saved = dict(estimator.__dict__)
-    try:
-        yield
-    except BaseException:
-        estimator.__dict__.clear()
-        estimator.__dict__.update(saved)
-        raise
 
 
 def _auto_map_size(n_samples, variances, topology):
@@ -104,9 +53,7 @@ def _auto_map_size(n_samples, variances, topology):
     return n_rows, n_columns
 
 
-class SOMClusterer(
-    VersionStampMixin, ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, BaseEstimator
-):
+class SOMClusterer(BaseMap):
     """Self-organizing map (Kohonen map) as a clusterer and transformer.
 
     The map is a grid of units, each with a weight vector in the input space.
@@ -338,58 +285,13 @@ class SOMClusterer(
                     "map_size must be 'auto' or a pair of positive ints (n_rows, "
                     f"n_columns); got {self.map_size!r}."
                 )
-        return _engine().resolve_device(self.device)
-
-    def _validate(self, X, sample_weight, reset):
-        """Validate training data; returns it as chunk-readable :class:`ArrayData`."""
-        dtype = [np.float64, np.float32] if reset else self.cluster_centers_.dtype
-        X, dtype, masked = self._check_input(X, reset, dtype)
-        sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
-        if not sample_weight.sum() > 0:
-            raise ValueError("sample_weight must have a positive sum; all weights are zero.")
-        return ArrayData(X, sample_weight, masked, dtype)
-
-    def _check_input(self, X, reset, dtype):
-        """Validate ``X`` without reading a sliceable dataset whole.
-
-        Returns ``X`` (converted unless it is a sliceable dataset), the compute
-        dtype and whether ``X`` has missing values.
-        """
-        if is_sliceable_dataset(X):
-            if X.shape[0] < 1:
-                raise ValueError(f"Found array with 0 sample(s) (shape={tuple(X.shape)}) while a minimum of 1 is required.")
-            # The first row sets or checks n_features_in_ and the dtype rules.
-            first = validate_data(self, X[:1], reset=reset, dtype=dtype, ensure_all_finite="allow-nan")
-            check_finite_chunks(X, _scan_step(X.shape[1]), first.dtype)
-            return X, first.dtype, self._check_values(X, first.dtype)
-        X = validate_data(
-            self, X, reset=reset, dtype=dtype, accept_sparse=("csr", "csc"),
-            ensure_all_finite="allow-nan", ensure_min_samples=1,
-        )
-        return X, X.dtype, self._check_values(X, X.dtype)
-
-    def _check_values(self, X, dtype):
-        """Reject all-NaN rows and values too large for ``dtype``; report NaN."""
-        step = _scan_step(X.shape[1])
-        masked = has_nan(X, step)
-        if masked:
-            check_rows_observed(X, step)
-        # Squared distances are computed in the data's dtype: values so large
-        # that they overflow would give an inf codebook, not an error.
-        limit = math.sqrt(np.finfo(dtype).max / (8.0 * max(1, X.shape[1])))
-        largest = max_abs(X, step)
-        if largest > limit:
-            raise ValueError(
-                f"X has values up to {largest:.3g}, too large to compute squared "
-                f"distances in {np.dtype(dtype)} (limit {limit:.3g}); scale the data or pass float64."
-            )
-        return masked
+        return self._resolve_device()
 
     # -- set-up ---------------------------------------------------------------
 
     def _initial_state(self, data, rng):
         """Map size, unit coordinates and initial codebook for a fresh start."""
-        step = _scan_step(data.n_features)
+        step = scan_step(data.n_features)
         stats = None
         if isinstance(self.map_size, str):
             if not isinstance(self.init, str):
@@ -465,12 +367,9 @@ class SOMClusterer(
         return radius, rate
 
     def _chunk_size(self, n_units, n_features):
-        """Rows per chunk: ``batch_size``, or as many as keep a chunk's blocks small."""
-        if self.batch_size != "auto":
-            return int(self.batch_size)
-        if self.algorithm == "minibatch":
+        if self.batch_size == "auto" and self.algorithm == "minibatch":
             return _MINIBATCH_SIZE
-        return max(256, _CHUNK_ELEMENTS // max(n_units, n_features, 1))
+        return super()._chunk_size(n_units, n_features)
 
     # -- training -------------------------------------------------------------
 
@@ -481,18 +380,18 @@ class SOMClusterer(
         codebook's dtype; ``resident`` optionally holds the batch map's chunks
         already on the device.
         """
-        engine = _engine()
+        kernels = engine()
         step = self._chunk_size(codebook.shape[0], data.n_features)
         dtype = codebook.dtype
         if self.algorithm == "batch":
             progress = epoch / (self.max_iter - 1) if self.max_iter > 1 else 1.0
             radius, rate = self._schedule(progress, map_size)
-            H = engine.neighborhood_matrix(D2, self.neighborhood, float(radius), device)
+            H = kernels.neighborhood_matrix(D2, self.neighborhood, float(radius), device)
             chunks = resident if resident is not None else data.chunks(step, dtype)
             if strategy is not None:
-                codebook, _ = engine.distributed_batch_epoch(chunks, codebook, H, rate, strategy, data.masked)
+                codebook, _ = kernels.distributed_batch_epoch(chunks, codebook, H, rate, strategy, data.masked)
             else:
-                codebook, _ = engine.batch_epoch(chunks, codebook, H, rate, device, data.masked)
+                codebook, _ = kernels.batch_epoch(chunks, codebook, H, rate, device, data.masked)
             return codebook, radius
         last_radius = [float(self._schedule(1.0, map_size)[0])]
 
@@ -506,18 +405,18 @@ class SOMClusterer(
         if self.algorithm == "online":
             # A sample's weight scales its learning rate.
             rows = ((X, r, lr * w) for X, w, r, lr in chunks)
-            codebook = engine.online_epoch(rows, codebook, D2, self.neighborhood, device, data.masked)
+            codebook = kernels.online_epoch(rows, codebook, D2, self.neighborhood, device, data.masked)
         else:
             batches = ((X, w, float(r[0]), float(lr[0])) for X, w, r, lr in chunks)
-            codebook = engine.minibatch_epoch(batches, codebook, D2, self.neighborhood, device, data.masked)
+            codebook = kernels.minibatch_epoch(batches, codebook, D2, self.neighborhood, device, data.masked)
         return codebook, last_radius[0]
 
     def _fit(self, data, partial):
         """Shared by :meth:`fit` and :meth:`partial_fit`: set up if needed, train."""
         device = self._check_params()
-        strategy = None if self.strategy is None else _engine().make_strategy(self.strategy)
-        first = not (partial and hasattr(self, "cluster_centers_"))
-        if first:
+        strategy = None if self.strategy is None else engine().make_strategy(self.strategy)
+        fresh = not (partial and self.__sklearn_is_fitted__())
+        if fresh:
             rng = check_random_state(self.random_state)
             map_size, coordinates, codebook = self._initial_state(data, rng)
             n_iter = 0
@@ -530,7 +429,7 @@ class SOMClusterer(
         D2 = squared_grid_distances(map_size, self.topology, self.periodic)
         adjacent = adjacency_from_squared_distances(D2)
         # The lattice distances stay on the device for the whole fit.
-        D2_device = _engine().to_device(D2.astype(codebook.dtype), device)
+        D2_device = engine().to_device(D2.astype(codebook.dtype), device)
         epochs = 1 if partial else self.max_iter
         resident = self._resident_chunks(data, codebook, device, strategy, epochs)
         start = time.perf_counter()
@@ -564,34 +463,15 @@ class SOMClusterer(
         if (
             self.algorithm != "batch" or strategy is not None or epochs < 2
             or not isinstance(X, np.ndarray) or isinstance(X, np.memmap)
-            or X.nbytes > (_RESIDENT_MAX_BYTES if _engine().on_gpu(device) else _HOST_RESIDENT_MAX_BYTES)
+            or X.nbytes > (_RESIDENT_MAX_BYTES if engine().on_gpu(device) else _HOST_RESIDENT_MAX_BYTES)
         ):
             return None
         step = self._chunk_size(codebook.shape[0], data.n_features)
-        return _engine().resident_chunks(data.chunks(step, codebook.dtype), device)
-
-    def _map_quality(self, data, codebook, device, adjacent):
-        """Each sample's BMU, and the weighted mean quantization and topographic errors.
-
-        Chunk by chunk, so that beyond the BMUs (which ``labels_`` keeps)
-        memory does not grow with the number of samples.
-        """
-        step = self._chunk_size(codebook.shape[0], data.n_features)
-        first = np.empty(data.n_samples, dtype=np.intp)
-        qe_sum = te_sum = 0.0
-        for start, (X, w) in zip(range(0, data.n_samples, step), data.chunks(step, codebook.dtype)):
-            b1, b2, qe = _engine().best_matching_units([X], codebook, device, data.masked)
-            first[start : start + len(b1)] = b1
-            w = w.astype(np.float64)
-            if w.sum() > 0:
-                qe_sum += float(w @ qe)
-                te_sum += topographic_error_from_bmus(b1, b2, adjacent, sample_weight=w) * w.sum()
-        total = data.sample_weight.sum()
-        return first, qe_sum / total, te_sum / total
+        return engine().resident_chunks(data.chunks(step, codebook.dtype), device)
 
     def _set_fitted(self, data, codebook, map_size, coordinates, adjacent, n_iter, rng, device):
         """Compute every fitted attribute first, then assign them together."""
-        first, quantization_error, topographic_error = self._map_quality(data, codebook, device, adjacent)
+        bmus, quantization_error, topographic_error = self._map_quality(data, codebook, device, adjacent)
         unit_labels = self._cluster_units(codebook, adjacent)
         self.cluster_centers_ = codebook
         self.map_size_ = map_size
@@ -600,41 +480,7 @@ class SOMClusterer(
         self._random_state = rng
         self.quantization_error_ = quantization_error
         self.topographic_error_ = topographic_error
-        if unit_labels is None:
-            self.__dict__.pop("unit_labels_", None)
-            self.labels_ = first
-        else:
-            self.unit_labels_ = unit_labels
-            self.labels_ = unit_labels[first]
-
-    def _cluster_units(self, codebook, adjacent):
-        if self.n_clusters is None:
-            return None
-        if isinstance(self.n_clusters, Integral):
-            n_units = codebook.shape[0]
-            if self.n_clusters > n_units:
-                raise ValueError(
-                    f"n_clusters={self.n_clusters} is larger than the number of units "
-                    f"of the map ({n_units})."
-                )
-            if n_units == 1:
-                return np.zeros(1, dtype=np.intp)
-            model = AgglomerativeClustering(
-                n_clusters=self.n_clusters, linkage="ward", connectivity=sparse.csr_matrix(adjacent)
-            )
-        else:
-            model = clone(self.n_clusters)
-        if hasattr(model, "fit_predict"):
-            labels = model.fit_predict(codebook)
-        else:
-            labels = model.fit(codebook).labels_
-        return np.asarray(labels).astype(np.intp, copy=False)
-
-    def _errors(self, data, codebook, device):
-        """First BMU, second BMU and quantization error of every sample."""
-        step = self._chunk_size(codebook.shape[0], data.n_features)
-        chunks = (X for X, _ in data.chunks(step, codebook.dtype))
-        return _engine().best_matching_units(chunks, codebook, device, data.masked)
+        self._set_labels(bmus, unit_labels)
 
     # -- public API -----------------------------------------------------------
 
@@ -662,9 +508,7 @@ class SOMClusterer(
         self : object
             Fitted estimator.
         """
-        with _rollback_on_error(self):
-            data = self._validate(X, sample_weight, reset=True)
-            return self._fit(data, partial=False)
+        return self._fit_checked(X, sample_weight, partial=False)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y=None, sample_weight=None):
@@ -691,16 +535,7 @@ class SOMClusterer(
         self : object
             Updated estimator.
         """
-        with _rollback_on_error(self):
-            first = not hasattr(self, "cluster_centers_")
-            data = self._validate(X, sample_weight, reset=first)
-            return self._fit(data, partial=True)
-
-    def _test_data(self, X):
-        """Validate data for prediction; the codebook is used in X's dtype."""
-        check_is_fitted(self)
-        X, dtype, masked = self._check_input(X, reset=False, dtype=[np.float64, np.float32])
-        return ArrayData(X, np.ones(X.shape[0]), masked, dtype), self.cluster_centers_.astype(dtype, copy=False)
+        return self._fit_checked(X, sample_weight, partial=True)
 
     def best_matching_unit(self, X):
         """Index of each sample's best-matching unit (row-major grid order).
@@ -716,8 +551,7 @@ class SOMClusterer(
             Unit indices; ``np.unravel_index(units, som.map_size_)`` gives the
             grid row and column.
         """
-        data, codebook = self._test_data(X)
-        return self._errors(data, codebook, _engine().resolve_device(self.device))[0]
+        return super().best_matching_unit(X)
 
     def best_matching_coordinates(self, X):
         """Position on the map of each sample's best-matching unit.
@@ -734,74 +568,3 @@ class SOMClusterer(
             included).
         """
         return self.unit_coordinates_[self.best_matching_unit(X)]
-
-    def predict(self, X):
-        """Cluster of each sample: its BMU, or the BMU's cluster with ``n_clusters``.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Data.
-
-        Returns
-        -------
-        labels : ndarray of shape (n_samples,)
-            Cluster ids.
-        """
-        units = self.best_matching_unit(X)
-        return self.unit_labels_[units] if hasattr(self, "unit_labels_") else units
-
-    def transform(self, X):
-        """Euclidean distance from each sample to every unit.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Data. With NaN entries, distances use the observed features only.
-
-        Returns
-        -------
-        distances : ndarray of shape (n_samples, n_units)
-            In the dtype of ``X`` (float32 stays float32).
-        """
-        data, codebook = self._test_data(X)
-        engine = _engine()
-        step = self._chunk_size(codebook.shape[0], data.n_features)
-        chunks = (X for X, _ in data.chunks(step, codebook.dtype))
-        return engine.distances(chunks, codebook, engine.resolve_device(self.device), data.masked)
-
-    def score(self, X, y=None, sample_weight=None):
-        """Minus the mean quantization error of ``X`` (higher is better).
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Data.
-        y : Ignored
-            Not used, present for API consistency by convention.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Weights of the samples in the mean.
-
-        Returns
-        -------
-        score : float
-            ``-quantization_error``.
-        """
-        data, codebook = self._test_data(X)
-        sample_weight = _check_sample_weight(sample_weight, data.X, dtype=np.float64, ensure_non_negative=True)
-        qe = self._errors(data, codebook, _engine().resolve_device(self.device))[2]
-        return -float(np.average(qe, weights=sample_weight))
-
-    @property
-    def _n_features_out(self):
-        return self.cluster_centers_.shape[0]
-
-    def __sklearn_is_fitted__(self):
-        return hasattr(self, "cluster_centers_")
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
-        tags.input_tags.allow_nan = True
-        tags.input_tags.sparse = True
-        return tags

@@ -64,7 +64,7 @@ def export_model(som, path):
     n_units = som.cluster_centers_.shape[0]
     unit_labels = getattr(som, "unit_labels_", np.arange(n_units))
     # TensorFlow is imported here, on first use, never by ``import sksom``.
-    from . import _tf_engine
+    from . import _engine
 
-    _tf_engine.export_saved_model(som.cluster_centers_, unit_labels, path)
+    _engine.export_saved_model(som.cluster_centers_, unit_labels, path)
     return os.fspath(path)

@@ -51,7 +51,7 @@ from sklearn.utils import check_random_state  # noqa: E402
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions  # noqa: E402
 from sklearn.utils.validation import check_is_fitted, validate_data  # noqa: E402
 
-from . import _tf_engine  # noqa: E402
+from . import _engine  # noqa: E402
 from ._som import SOMClusterer  # noqa: E402
 from ._topology import (  # noqa: E402
     DECAYS,
@@ -1042,7 +1042,7 @@ class DeepSOMClusterer(ClassNamePrefixFeaturesOutMixin, ClusterMixin, Transforme
 
         # fitted state: NumPy only, computed before assignment
         codebook = som.codebook.numpy()
-        first, second, qe = _tf_engine.best_matching_units([Z], codebook)
+        first, second, qe = _engine.best_matching_units([Z], codebook)
         adjacent = adjacency_from_squared_distances(squared_grid_distances(map_size, self.topology, self.periodic))
         reconstruction = float(np.mean((_decode(decoder, Z) - X) ** 2))
         before = float(Z0.var(axis=0).sum())
@@ -1123,7 +1123,7 @@ class DeepSOMClusterer(ClassNamePrefixFeaturesOutMixin, ClusterMixin, Transforme
         units : ndarray of shape (n_samples,)
             Unit indices.
         """
-        return _tf_engine.best_matching_units([self.encode(X)], self.cluster_centers_)[0]
+        return _engine.best_matching_units([self.encode(X)], self.cluster_centers_)[0]
 
     def predict(self, X):
         """Cluster of each sample: the index of its best-matching unit.
@@ -1153,7 +1153,7 @@ class DeepSOMClusterer(ClassNamePrefixFeaturesOutMixin, ClusterMixin, Transforme
         distances : ndarray of shape (n_samples, n_units)
             Euclidean distances between the sample's features and the units.
         """
-        return _tf_engine.distances([self.encode(X)], self.cluster_centers_)
+        return _engine.distances([self.encode(X)], self.cluster_centers_)
 
     def score(self, X, y=None):
         """Minus the joint loss of ``X`` at the final radius (higher is better).

@@ -81,7 +81,7 @@ def test_sparse_input_matches_dense(fmt, algorithm):
 
 def test_chunks_never_exceed_batch_size(monkeypatch):
     """Check that the engine only ever sees batch_size rows at a time."""
-    from sksom import _tf_engine
+    import sksom._engine as _tf_engine
 
     seen = []
     real = _tf_engine.batch_epoch

@@ -227,7 +227,7 @@ def test_float32_model_rejects_values_that_overflow_float32():
 def test_no_retracing_across_map_sizes_and_data_sizes():
     """Check that new map sizes and data sizes reuse the traced TensorFlow functions."""
     tf = pytest.importorskip("tensorflow")
-    from sksom import _tf_engine
+    from sksom._engine import som as _tf_engine
 
     SOMClusterer(map_size=(3, 3), max_iter=2).fit(X_blobs)
     fn = _tf_engine._accumulate_fn(tf.float64)
@@ -384,7 +384,7 @@ def test_bad_sample_weight():
 
 def test_failed_or_interrupted_fit_leaves_model_unchanged(monkeypatch):
     """Check that an error or interruption mid-training does not half-update the model."""
-    from sksom import _tf_engine
+    import sksom._engine as _tf_engine
 
     som = SOMClusterer(map_size=(3, 3), max_iter=3, random_state=0).fit(X_blobs)
     before = {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in vars(som).items()}
@@ -420,11 +420,12 @@ def test_failed_or_interrupted_fit_leaves_model_unchanged(monkeypatch):
 @pytest.mark.parametrize("neighborhood", sorted(NEIGHBORHOODS))
 def test_neighborhood_matrix_on_device_matches_numpy(neighborhood, monkeypatch):
     """Check that the neighbourhood matrix computed by TensorFlow (the GPU path) equals NumPy's."""
-    from sksom import _tf_engine
+    from sksom import _engine
+    from sksom._engine import som as _tf_engine
 
     D2 = squared_grid_distances((4, 5), "hexagonal", True)
-    on_host = _tf_engine.neighborhood_matrix(_tf_engine.to_device(D2), neighborhood, 1.7)
+    on_host = _tf_engine.neighborhood_matrix(_engine.to_device(D2), neighborhood, 1.7)
     monkeypatch.setattr(_tf_engine, "on_gpu", lambda device: True)
-    on_device = _tf_engine.neighborhood_matrix(_tf_engine.to_device(D2), neighborhood, 1.7)
+    on_device = _tf_engine.neighborhood_matrix(_engine.to_device(D2), neighborhood, 1.7)
     np.testing.assert_allclose(np.asarray(on_device), on_host, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(on_host, NEIGHBORHOODS[neighborhood](D2, 1.7))

@@ -1,0 +1,307 @@
+"""What every map estimator of the package shares.
+
+:class:`BaseMap` holds the parts of a prototype-based clusterer that do not
+depend on how the prototypes are trained: input validation into chunk-readable
+data (:class:`~sksom._data.ArrayData`), the rollback of a failed fit, sample
+weights, best-matching units computed chunk by chunk, the fitted errors, the
+optional second-stage clustering (``n_clusters``) and the scikit-learn API
+(``predict``, ``transform``, ``score``, tags). A member of the family (the SOM,
+the gases, the sequence maps) implements ``_fit(data, partial)`` and
+``_unit_adjacency()``, and stores its codebook in ``cluster_centers_``.
+"""
+
+import contextlib
+import math
+from numbers import Integral
+
+import numpy as np
+from scipy import sparse
+from sklearn.base import (
+    BaseEstimator,
+    ClassNamePrefixFeaturesOutMixin,
+    ClusterMixin,
+    TransformerMixin,
+    clone,
+)
+from sklearn.cluster import AgglomerativeClustering
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+
+from ._data import (
+    ArrayData,
+    check_finite_chunks,
+    check_rows_observed,
+    has_nan,
+    is_sliceable_dataset,
+    max_abs,
+)
+from ._persistence import VersionStampMixin
+from .metrics import topographic_error_from_bmus
+
+# Default rows per chunk: the distance block of one chunk holds at most this
+# many entries (64 MiB in float32), and a chunk has at least 256 rows.
+CHUNK_ELEMENTS = 2**24
+# Rows per chunk when scanning the data (validation, statistics), whatever the
+# training chunk size: 16 MiB of float64, since the statistics hold a few
+# temporary copies of a chunk.
+_SCAN_ELEMENTS = 2**21
+
+
+def scan_step(n_features):
+    """Rows per chunk for a validation or statistics pass over the data."""
+    return max(256, _SCAN_ELEMENTS // max(1, n_features))
+
+
+def engine():
+    """The TensorFlow engine, imported on first use (never by ``import sksom``)."""
+    from . import _engine
+
+    return _engine
+
+
+@contextlib.contextmanager
+def rollback_on_error(estimator):
+    """Restore the estimator's attributes if the block fails or is interrupted."""
+    saved = dict(estimator.__dict__)
+    try:
+        yield
+    except BaseException:
+        estimator.__dict__.clear()
+        estimator.__dict__.update(saved)
+        raise
+
+
+def check_sample_weight(sample_weight, X):
+    """Non-negative float64 weights with a positive, finite sum."""
+    sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
+    total = sample_weight.sum()
+    if not total > 0:
+        raise ValueError("sample_weight must have a positive sum; all weights are zero.")
+    return sample_weight
+
+
+class BaseMap(VersionStampMixin, ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, BaseEstimator):
+    """Validation, prediction and the fitted state shared by the map estimators.
+
+    Subclasses define ``_parameter_constraints``, ``_fit(data, partial)``
+    (which ends by calling :meth:`_set_fitted`) and ``_unit_adjacency()`` (the
+    sparse adjacency of the fitted units, for the topographic error and the
+    ``n_clusters`` stage), and may override :meth:`_chunk_size`. They have the
+    parameters ``batch_size``, ``device`` and ``n_clusters``.
+    """
+
+    # -- fitting ----------------------------------------------------------------
+
+    def _fit_checked(self, X, sample_weight, partial):
+        """Validate and train; on any failure or interruption the estimator is unchanged."""
+        with rollback_on_error(self):
+            reset = not (partial and self.__sklearn_is_fitted__())
+            data = self._validate(X, sample_weight, reset=reset)
+            return self._fit(data, partial=partial)
+
+    def _resolve_device(self):
+        return engine().resolve_device(self.device)
+
+    # -- validation -------------------------------------------------------------
+
+    def _validate(self, X, sample_weight, reset):
+        """Validate training data; returns it as chunk-readable :class:`ArrayData`."""
+        dtype = [np.float64, np.float32] if reset else self.cluster_centers_.dtype
+        X, dtype, masked = self._check_input(X, reset, dtype)
+        sample_weight = check_sample_weight(sample_weight, X)
+        return ArrayData(X, sample_weight, masked, dtype)
+
+    def _check_input(self, X, reset, dtype):
+        """Validate ``X`` without reading a sliceable dataset whole.
+
+        Returns ``X`` (converted unless it is a sliceable dataset), the compute
+        dtype and whether ``X`` has missing values.
+        """
+        if is_sliceable_dataset(X):
+            if X.shape[0] < 1:
+                raise ValueError(f"Found array with 0 sample(s) (shape={tuple(X.shape)}) while a minimum of 1 is required.")
+            # The first row sets or checks n_features_in_ and the dtype rules.
+            first_row = validate_data(self, X[:1], reset=reset, dtype=dtype, ensure_all_finite="allow-nan")
+            check_finite_chunks(X, scan_step(X.shape[1]), first_row.dtype)
+            return X, first_row.dtype, self._check_values(X, first_row.dtype)
+        X = validate_data(
+            self, X, reset=reset, dtype=dtype, accept_sparse=("csr", "csc"),
+            ensure_all_finite="allow-nan", ensure_min_samples=1,
+        )
+        return X, X.dtype, self._check_values(X, X.dtype)
+
+    def _check_values(self, X, dtype):
+        """Reject all-NaN rows and values too large for ``dtype``; report NaN."""
+        step = scan_step(X.shape[1])
+        masked = has_nan(X, step)
+        if masked:
+            check_rows_observed(X, step)
+        # Squared distances are computed in the data's dtype: values so large
+        # that they overflow would give an inf codebook, not an error.
+        limit = math.sqrt(np.finfo(dtype).max / (8.0 * max(1, X.shape[1])))
+        largest = max_abs(X, step)
+        if largest > limit:
+            raise ValueError(
+                f"X has values up to {largest:.3g}, too large to compute squared "
+                f"distances in {np.dtype(dtype)} (limit {limit:.3g}); scale the data or pass float64."
+            )
+        return masked
+
+    def _check_test_data(self, X):
+        """Validate data for prediction; the codebook is used in X's dtype."""
+        check_is_fitted(self)
+        X, dtype, masked = self._check_input(X, reset=False, dtype=[np.float64, np.float32])
+        return ArrayData(X, np.ones(X.shape[0]), masked, dtype), self.cluster_centers_.astype(dtype, copy=False)
+
+    def _chunk_size(self, n_units, n_features):
+        """Rows per chunk: ``batch_size``, or as many as keep a chunk's blocks small."""
+        if self.batch_size != "auto":
+            return int(self.batch_size)
+        return max(256, CHUNK_ELEMENTS // max(n_units, n_features, 1))
+
+    # -- best-matching units and the fitted state -------------------------------
+
+    def _bmus_and_errors(self, data, codebook, device):
+        """First BMU, second BMU and quantization error of every sample."""
+        step = self._chunk_size(codebook.shape[0], data.n_features)
+        chunks = (X for X, _ in data.chunks(step, codebook.dtype))
+        return engine().best_matching_units(chunks, codebook, device, data.masked)
+
+    def _map_quality(self, data, codebook, device, adjacent):
+        """Each sample's BMU, and the weighted mean quantization and topographic errors.
+
+        Chunk by chunk, so that beyond the BMUs (which ``labels_`` keeps)
+        memory does not grow with the number of samples.
+        """
+        step = self._chunk_size(codebook.shape[0], data.n_features)
+        bmus = np.empty(data.n_samples, dtype=np.intp)
+        qe_sum = te_sum = 0.0
+        for start, (X, w) in zip(range(0, data.n_samples, step), data.chunks(step, codebook.dtype)):
+            b1, b2, qe = engine().best_matching_units([X], codebook, device, data.masked)
+            bmus[start : start + len(b1)] = b1
+            w = w.astype(np.float64)
+            if w.sum() > 0:
+                qe_sum += float(w @ qe)
+                te_sum += topographic_error_from_bmus(b1, b2, adjacent, sample_weight=w) * w.sum()
+        total = data.sample_weight.sum()
+        return bmus, qe_sum / total, te_sum / total
+
+    def _cluster_units(self, codebook, adjacent):
+        """Second-stage cluster of each unit, or None without ``n_clusters``."""
+        if self.n_clusters is None:
+            return None
+        if isinstance(self.n_clusters, Integral):
+            n_units = codebook.shape[0]
+            if self.n_clusters > n_units:
+                raise ValueError(
+                    f"n_clusters={self.n_clusters} is larger than the number of units "
+                    f"of the map ({n_units})."
+                )
+            if n_units == 1:
+                return np.zeros(1, dtype=np.intp)
+            model = AgglomerativeClustering(
+                n_clusters=self.n_clusters, linkage="ward", connectivity=sparse.csr_matrix(adjacent)
+            )
+        else:
+            model = clone(self.n_clusters)
+        if hasattr(model, "fit_predict"):
+            labels = model.fit_predict(codebook)
+        else:
+            labels = model.fit(codebook).labels_
+        return np.asarray(labels).astype(np.intp, copy=False)
+
+    def _set_labels(self, bmus, unit_labels):
+        """``labels_`` (and ``unit_labels_`` with a second stage) from the BMUs."""
+        if unit_labels is None:
+            self.__dict__.pop("unit_labels_", None)
+            self.labels_ = bmus
+        else:
+            self.unit_labels_ = unit_labels
+            self.labels_ = unit_labels[bmus]
+
+    # -- public API -------------------------------------------------------------
+
+    def best_matching_unit(self, X):
+        """Index of each sample's best-matching unit.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Data.
+
+        Returns
+        -------
+        units : ndarray of shape (n_samples,)
+            Indices into :attr:`cluster_centers_`.
+        """
+        data, codebook = self._check_test_data(X)
+        return self._bmus_and_errors(data, codebook, self._resolve_device())[0]
+
+    def predict(self, X):
+        """Cluster of each sample: its BMU, or the BMU's cluster with ``n_clusters``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Data.
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,)
+            Cluster ids.
+        """
+        units = self.best_matching_unit(X)
+        return self.unit_labels_[units] if hasattr(self, "unit_labels_") else units
+
+    def transform(self, X):
+        """Euclidean distance from each sample to every unit.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Data. With NaN entries, distances use the observed features only.
+
+        Returns
+        -------
+        distances : ndarray of shape (n_samples, n_units)
+            In the dtype of ``X`` (float32 stays float32).
+        """
+        data, codebook = self._check_test_data(X)
+        step = self._chunk_size(codebook.shape[0], data.n_features)
+        chunks = (X for X, _ in data.chunks(step, codebook.dtype))
+        return engine().distances(chunks, codebook, self._resolve_device(), data.masked)
+
+    def score(self, X, y=None, sample_weight=None):
+        """Minus the mean quantization error of ``X`` (higher is better).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Data.
+        y : Ignored
+            Not used, present for API consistency by convention.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the samples in the mean.
+
+        Returns
+        -------
+        score : float
+            ``-quantization_error``.
+        """
+        data, codebook = self._check_test_data(X)
+        sample_weight = _check_sample_weight(sample_weight, data.X, dtype=np.float64, ensure_non_negative=True)
+        qe = self._bmus_and_errors(data, codebook, self._resolve_device())[2]
+        return -float(np.average(qe, weights=sample_weight))
+
+    @property
+    def _n_features_out(self):
+        return self.cluster_centers_.shape[0]
+
+    def __sklearn_is_fitted__(self):
+        return hasattr(self, "cluster_centers_")
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        tags.input_tags.allow_nan = True
+        tags.input_tags.sparse = True
+        return tags

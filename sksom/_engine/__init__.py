@@ -1,0 +1,30 @@
+"""The TensorFlow engine: the one place behind the estimators that imports TensorFlow.
+
+(:mod:`sksom.keras`, which users import explicitly, is the other one.)
+
+Modules: :mod:`.device` (devices, placement, ``tf.distribute`` strategies)
+and one module of stateless kernels per family of maps (:mod:`.som`). Every
+public function takes NumPy arrays (or iterables of NumPy chunks) and returns
+NumPy arrays; no TensorFlow object is handed back to the caller. ``import
+sksom`` never imports this package: estimators import it on first use.
+"""
+
+from .device import (  # noqa: F401
+    available_devices,
+    make_strategy,
+    on_gpu,
+    resident_chunks,
+    resolve_device,
+    scope,
+    to_device,
+)
+from .som import (  # noqa: F401
+    batch_epoch,
+    best_matching_units,
+    distances,
+    distributed_batch_epoch,
+    export_saved_model,
+    minibatch_epoch,
+    neighborhood_matrix,
+    online_epoch,
+)
