@@ -35,6 +35,7 @@ from ._data import (
     max_abs,
 )
 from ._persistence import VersionStampMixin
+from ._topology import DECAYS
 from .metrics import topographic_error_from_bmus
 
 # Default rows per chunk: the distance block of one chunk holds at most this
@@ -305,3 +306,37 @@ class BaseMap(VersionStampMixin, ClassNamePrefixFeaturesOutMixin, ClusterMixin, 
         tags.input_tags.allow_nan = True
         tags.input_tags.sparse = True
         return tags
+
+
+class LatticeMixin:
+    """Radius and learning-rate schedules of the maps whose units sit on a lattice.
+
+    Shared by the SOM and the sequence maps. Uses the parameters ``init``,
+    ``radius_start``, ``radius_end``, ``radius_decay``,
+    ``learning_rate_start``, ``learning_rate_end`` and
+    ``learning_rate_decay``; a subclass gives its default learning rates with
+    ``_default_learning_rates()``.
+    """
+
+    def _radius_range(self, map_size):
+        end = float(self.radius_end)
+        start = self.radius_start
+        if start is None:
+            # A map initialised on the principal plane starts ordered, so it
+            # needs a smaller starting radius than a random one.
+            fraction = 0.25 if (isinstance(self.init, str) and self.init == "pca") else 0.5
+            start = max(end, fraction * max(map_size))
+        return float(start), end
+
+    def _learning_rate_range(self):
+        default = self._default_learning_rates()
+        start = default[0] if self.learning_rate_start is None else float(self.learning_rate_start)
+        end = default[1] if self.learning_rate_end is None else float(self.learning_rate_end)
+        return start, end
+
+    def _schedule(self, progress, map_size):
+        """Radius and learning rate at training progress in [0, 1]."""
+        progress = np.minimum(progress, 1.0)
+        radius = DECAYS[self.radius_decay](*self._radius_range(map_size), progress)
+        rate = DECAYS[self.learning_rate_decay](*self._learning_rate_range(), progress)
+        return radius, rate

@@ -9,7 +9,7 @@ from sklearn.base import _fit_context
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
-from ._base import BaseMap, engine, scan_step
+from ._base import BaseMap, LatticeMixin, engine, scan_step
 from ._data import feature_ranges, weighted_statistics
 from ._progress import report_epoch
 from ._topology import (
@@ -53,7 +53,7 @@ def _auto_map_size(n_samples, variances, topology):
     return n_rows, n_columns
 
 
-class SOMClusterer(BaseMap):
+class SOMClusterer(LatticeMixin, BaseMap):
     """Self-organizing map (Kohonen map) as a clusterer and transformer.
 
     The map is a grid of units, each with a weight vector in the input space.
@@ -345,26 +345,8 @@ class SOMClusterer(BaseMap):
             codebook = codebook.astype(dtype)
         return map_size, coordinates, codebook
 
-    def _radius_range(self, map_size):
-        end = float(self.radius_end)
-        start = self.radius_start
-        if start is None:
-            fraction = 0.25 if (isinstance(self.init, str) and self.init == "pca") else 0.5
-            start = max(end, fraction * max(map_size))
-        return float(start), end
-
-    def _learning_rate_range(self):
-        default = (1.0, 1.0) if self.algorithm == "batch" else (0.5, 0.01)
-        start = default[0] if self.learning_rate_start is None else float(self.learning_rate_start)
-        end = default[1] if self.learning_rate_end is None else float(self.learning_rate_end)
-        return start, end
-
-    def _schedule(self, progress, map_size):
-        """Radius and learning rate at training progress in [0, 1]."""
-        progress = np.minimum(progress, 1.0)
-        radius = DECAYS[self.radius_decay](*self._radius_range(map_size), progress)
-        rate = DECAYS[self.learning_rate_decay](*self._learning_rate_range(), progress)
-        return radius, rate
+    def _default_learning_rates(self):
+        return (1.0, 1.0) if self.algorithm == "batch" else (0.5, 0.01)
 
     def _chunk_size(self, n_units, n_features):
         if self.batch_size == "auto" and self.algorithm == "minibatch":

@@ -66,8 +66,54 @@ def _periods(map_size, topology):
     return np.array([row_period, float(n_columns)])
 
 
+def lattice_periods(map_size, topology="rectangular", periodic=False):
+    """Period of each coordinate axis on a torus; 0 (no wrapping) on a planar map.
+
+    Returns
+    -------
+    periods : ndarray of shape (2,)
+        For the ``(row, column)`` coordinates of :func:`unit_coordinates`.
+    """
+    return _periods(map_size, topology) if periodic else np.zeros(2)
+
+
+def squared_distances_to(coordinates, centres, periods, xp=np):
+    """Squared lattice distances from each centre to every unit.
+
+    The one definition of lattice distance, in NumPy or (``xp=tf``) inside a
+    compiled TensorFlow kernel: per axis the absolute difference of
+    coordinates, the short way round on an axis whose period is positive.
+
+    Parameters
+    ----------
+    coordinates : array of shape (n_units, 2)
+        Unit positions, from :func:`unit_coordinates`.
+    centres : array of shape (n_centres, 2)
+        Positions to measure from (typically the rows of ``coordinates`` of
+        the best-matching units).
+    periods : array of shape (2,)
+        From :func:`lattice_periods`.
+
+    Returns
+    -------
+    distances : array of shape (n_centres, n_units)
+    """
+    total = None
+    for axis in range(2):
+        delta = xp.abs(centres[:, None, axis] - coordinates[None, :, axis])
+        period = periods[axis]
+        delta = xp.where(period > 0, xp.minimum(delta, period - delta), delta)
+        total = delta * delta if total is None else total + delta * delta
+    return total
+
+
 def squared_grid_distances(map_size, topology="rectangular", periodic=False):
     """Squared lattice distances between every pair of units.
+
+    An (n_units, n_units) array: for small maps and for tests only. Training,
+    metrics and plots measure distances from the units they need with
+    :func:`squared_distances_to`, so that nothing grows with the square of
+    the number of units.
 
     Parameters
     ----------
@@ -85,16 +131,7 @@ def squared_grid_distances(map_size, topology="rectangular", periodic=False):
         short way round on a torus.
     """
     coordinates = unit_coordinates(map_size, topology)
-    periods = _periods(map_size, topology)
-    total = np.zeros((len(coordinates), len(coordinates)))
-    # One axis at a time: an (n_units, n_units, 2) intermediate would be
-    # several times slower for maps of thousands of units.
-    for axis in range(2):
-        delta = np.abs(coordinates[:, None, axis] - coordinates[None, :, axis])
-        if periodic:
-            delta = np.minimum(delta, periods[axis] - delta)
-        total += delta * delta
-    return total
+    return squared_distances_to(coordinates, coordinates, lattice_periods(map_size, topology, periodic))
 
 
 def adjacency(map_size, topology="rectangular", periodic=False):
