@@ -14,7 +14,7 @@ def _is_terminal(stream):
         return False
 
 
-def report_epoch(name, epoch, n_epochs, radius, quantization_error, elapsed, *, last, stream=None):
+def report_epoch(name, epoch, n_epochs, radius, quantization_error, elapsed, *, last, stream=None, label="radius"):
     """Write the progress of one training epoch.
 
     On a terminal the epochs of one call share a single line, redrawn as a
@@ -39,11 +39,14 @@ def report_epoch(name, epoch, n_epochs, radius, quantization_error, elapsed, *, 
         Whether this is the last epoch of the call.
     stream : file-like, default=None
         Where to write; ``None`` means ``sys.stdout`` at call time.
+    label : str, default="radius"
+        Name printed before ``radius``, for maps whose schedule is not a
+        radius (the neural gas's lambda, the growing gas's unit count).
     """
     stream = sys.stdout if stream is None else stream
     # The quantization error before the radius: a line cut to the terminal
     # width must still show it.
-    numbers = f"quantization error {quantization_error:.4g}  radius {radius:.3g}  {elapsed:.2f}s"
+    numbers = f"quantization error {quantization_error:.4g}  {label} {radius:.3g}  {elapsed:.2f}s"
     if _is_terminal(stream):
         done = min(_BAR_WIDTH, round(_BAR_WIDTH * epoch / max(n_epochs, 1)))
         bar = "#" * done + "." * (_BAR_WIDTH - done)

@@ -127,8 +127,9 @@ def topographic_error_from_bmus(first, second, adjacent, *, sample_weight=None):
     ----------
     first, second : ndarray of shape (n_samples,)
         Indices of the first and second best-matching units.
-    adjacent : ndarray of shape (n_units, n_units), dtype=bool
-        Lattice adjacency, as returned by :func:`sksom._topology.adjacency`.
+    adjacent : {ndarray, sparse matrix} of shape (n_units, n_units), dtype=bool
+        Adjacency of the units: the lattice's (:func:`sksom._topology.adjacency`)
+        or a gas's ``edges_``.
     sample_weight : array-like of shape (n_samples,), default=None
         Weights of the samples.
 
@@ -139,7 +140,8 @@ def topographic_error_from_bmus(first, second, adjacent, *, sample_weight=None):
     """
     if adjacent.shape[0] < 2:
         return 0.0
-    return _weighted_mean(~adjacent[first, second], sample_weight)
+    # A sparse matrix indexed by two arrays gives a (1, n) matrix.
+    return _weighted_mean(~np.asarray(adjacent[first, second], dtype=bool).ravel(), sample_weight)
 
 
 def topographic_error(X, codebook, map_size, *, topology="rectangular", periodic=False, sample_weight=None):

@@ -3,7 +3,7 @@
 (:mod:`sksom.keras`, which users import explicitly, is the other one.)
 
 Modules: :mod:`.device` (devices, placement, ``tf.distribute`` strategies)
-and one module of stateless kernels per family of maps (:mod:`.som`). Every
+and one module of stateless kernels per family of maps (:mod:`.som`, :mod:`.gas`). Every
 public function takes NumPy arrays (or iterables of NumPy chunks) and returns
 NumPy arrays; no TensorFlow object is handed back to the caller. ``import
 sksom`` never imports this package: estimators import it on first use.
@@ -27,4 +27,11 @@ from .som import (  # noqa: F401
     minibatch_epoch,
     neighborhood_matrix,
     online_epoch,
+)
+from .gas import (  # noqa: F401
+    MAX_CAPACITY,
+    growing_neural_gas,
+    neural_gas_batch_epoch,
+    neural_gas_online,
+    rank_cutoff,
 )
