@@ -95,7 +95,7 @@ class _GasMixin:
     def _signals(self, data, dtype, rng):
         """Chunks of the sequential rules: zero-weight samples dropped, weights made relative."""
         mean_weight = data.sample_weight.sum() / data.n_samples
-        step = self._chunk_size(1, data.n_features)
+        step = engine().SIGNAL_CHUNK if self.batch_size == "auto" else int(self.batch_size)
         for X, w, positions in self._ordered_chunks(data, step, dtype, rng):
             keep = w > 0
             if keep.any():
@@ -309,6 +309,11 @@ class NeuralGas(_GasMixin, BaseMap):
             max_age = np.full_like(np.asarray(progress, dtype=float), float(self.max_age))
         return lam, rate, max_age
 
+    def _batch_lambdas(self, epochs):
+        """Lambda of each batch epoch: the schedule spans epochs 0 to ``max_iter - 1``."""
+        progress = np.asarray(epochs, dtype=float) / (self.max_iter - 1) if self.max_iter > 1 else np.ones(len(epochs))
+        return self._schedule(progress)[0]
+
     def _fit(self, data, partial):
         device = self._resolve_device()
         if partial and self.__sklearn_is_fitted__():
@@ -323,11 +328,18 @@ class NeuralGas(_GasMixin, BaseMap):
         start = time.perf_counter()
         kernels = engine()
         dtype = codebook.dtype
-        for epoch in range(n_iter, n_iter + epochs):
+        step = self._chunk_size(self.n_units, data.n_features)
+        if self.algorithm == "batch" and epochs > 1 and not self.verbose and data.n_samples <= step:
+            # One chunk: every epoch in one compiled call.
+            X, w = next(data.chunks(step, dtype))
+            codebook = kernels.neural_gas_batch_epochs(X, w, codebook, self._batch_lambdas(range(n_iter, n_iter + epochs)), device)
+            self._check_finite(codebook)
+            epochs_left = ()
+        else:
+            epochs_left = range(n_iter, n_iter + epochs)
+        for epoch in epochs_left:
             if self.algorithm == "batch":
-                progress = epoch / (self.max_iter - 1) if self.max_iter > 1 else 1.0
-                lam = float(self._schedule(progress)[0])
-                step = self._chunk_size(self.n_units, data.n_features)
+                lam = float(self._batch_lambdas([epoch])[0])
                 codebook = kernels.neural_gas_batch_epoch(data.chunks(step, dtype), codebook, lam, device)
             else:
                 last = [0.0]
@@ -349,7 +361,6 @@ class NeuralGas(_GasMixin, BaseMap):
                     epoch + 1 == n_iter + epochs, "lambda",
                 )
         if self.algorithm == "batch":
-            step = self._chunk_size(self.n_units, data.n_features)
             keep = (X[w > 0] for X, w in data.chunks(step, dtype))
             first, second, _ = kernels.best_matching_units(keep, codebook, device)
             edges = _hebbian_edges(first, second, self.n_units)
@@ -558,10 +569,10 @@ class GrowingNeuralGas(_GasMixin, BaseMap):
             start = initial_codebook("sample", 2, data, rng)
         else:
             start = np.asarray(self.init)
-            if start.ndim != 2 or start.shape[0] < 2 or start.shape[0] > capacity:
+            if start.ndim != 2 or start.shape[0] < 2 or start.shape[0] > self.max_units:
                 raise ValueError(
                     f"init has shape {start.shape}; expected (n_start, n_features) with "
-                    f"2 <= n_start <= max_units={capacity}."
+                    f"2 <= n_start <= max_units={self.max_units}."
                 )
             start = initial_codebook(start, start.shape[0], data, rng)
         W = np.zeros((capacity, data.n_features), dtype=start.dtype)
@@ -574,8 +585,8 @@ class GrowingNeuralGas(_GasMixin, BaseMap):
     def _continued_state(self, capacity):
         """The fitted state laid out in ``capacity`` slots, units first."""
         n, dtype = self.n_units_, self.cluster_centers_.dtype
-        if n > capacity:
-            raise ValueError(f"max_units={capacity} is below the {n} units of the fitted gas.")
+        if n > self.max_units:
+            raise ValueError(f"max_units={self.max_units} is below the {n} units of the fitted gas.")
         W = np.zeros((capacity, self.n_features_in_), dtype=dtype)
         W[:n] = self.cluster_centers_
         errors = np.zeros(capacity, dtype=dtype)
@@ -585,19 +596,21 @@ class GrowingNeuralGas(_GasMixin, BaseMap):
 
     def _fit(self, data, partial):
         device = self._resolve_device()
-        capacity = int(self.max_units)
-        if capacity > engine().MAX_CAPACITY:
+        if self.max_units > engine().MAX_CAPACITY:
             raise ValueError(
-                f"max_units={capacity} exceeds the {engine().MAX_CAPACITY} units supported: "
+                f"max_units={self.max_units} exceeds the {engine().MAX_CAPACITY} units supported: "
                 "the edge ages are held as a dense (max_units, max_units) matrix."
             )
+        capacity = engine().gas_capacity(self.max_units)
         if partial and self.__sklearn_is_fitted__():
             rng, n_iter = self._random_state, self.n_iter_
             W, errors, ages, active, signals = self._continued_state(capacity)
         else:
             rng, n_iter = check_random_state(self.random_state), 0
             W, errors, ages, active, signals = self._initial_state(data, rng, capacity)
-        params = (self.eps_winner, self.eps_neighbor, self.max_age, self.error_decay, self.global_error_decay)
+        params = (
+            self.eps_winner, self.eps_neighbor, self.max_age, self.error_decay, self.global_error_decay, self.max_units
+        )
         epochs = 1 if partial else self.max_iter
         start = time.perf_counter()
         for epoch in range(n_iter, n_iter + epochs):

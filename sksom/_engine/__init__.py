@@ -30,8 +30,11 @@ from .som import (  # noqa: F401
 )
 from .gas import (  # noqa: F401
     MAX_CAPACITY,
+    SIGNAL_CHUNK,
+    gas_capacity,
     growing_neural_gas,
     neural_gas_batch_epoch,
+    neural_gas_batch_epochs,
     neural_gas_online,
     rank_cutoff,
 )

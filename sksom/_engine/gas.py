@@ -50,18 +50,61 @@ def _ng_accumulate_fn(dtype):
         autograph=False,
     )
     def accumulate(X, weights, W, lam, k):
-        # top_k of minus the distance orders units from nearest; equal
-        # distances go to the lower unit index first.
-        _, nearest = tf.math.top_k(_similarity(X, W), k)
-        h = tf.exp(-tf.cast(tf.range(k), dtype) / lam)
-        hw = weights[:, None] * h[None, :]
-        rows = tf.broadcast_to(tf.range(tf.shape(X)[0])[:, None], tf.shape(nearest))
-        # The (n_samples, n_units) weight block, then one matmul: cheaper than
-        # gathering k copies of every sample when the features are many.
-        H = tf.scatter_nd(tf.stack([rows, nearest], axis=-1), hw, [tf.shape(X)[0], tf.shape(W)[0]])
-        return tf.matmul(H, X, transpose_a=True), tf.reduce_sum(H, axis=0)
+        return _ng_sums(X, weights, W, lam, k)
 
     return accumulate
+
+
+def _ng_sums(X, weights, W, lam, k):
+    """Rank-weighted sums of the samples and total weight of each unit, over ``k`` ranks."""
+    dtype = W.dtype
+    # top_k of minus the distance orders units from nearest; equal
+    # distances go to the lower unit index first.
+    _, nearest = tf.math.top_k(_similarity(X, W), k)
+    h = tf.exp(-tf.cast(tf.range(k), dtype) / lam)
+    hw = weights[:, None] * h[None, :]
+    rows = tf.broadcast_to(tf.range(tf.shape(X)[0])[:, None], tf.shape(nearest))
+    # The (n_samples, n_units) weight block, then one matmul: cheaper than
+    # gathering k copies of every sample when the features are many.
+    H = tf.scatter_nd(tf.stack([rows, nearest], axis=-1), hw, [tf.shape(X)[0], tf.shape(W)[0]])
+    return tf.matmul(H, X, transpose_a=True), tf.reduce_sum(H, axis=0)
+
+
+def _ng_update(sums, counts, W):
+    """The batch rule from the sums; a unit with no weight at all keeps its place."""
+    has = counts > 0
+    return tf.where(has[:, None], sums / tf.where(has, counts, tf.ones_like(counts))[:, None], W)
+
+
+@functools.cache
+def _ng_epochs_fn(dtype):
+    """Several batch epochs over data held in one chunk, in one call.
+
+    Small data sets are one chunk; for them the per-epoch cost of calling a
+    compiled function from Python is a large share of the fit.
+    """
+
+    @tf.function(
+        input_signature=[_matrix(dtype), _vector(dtype), _matrix(dtype), _vector(dtype), _vector(tf.int32)],
+        autograph=False,
+    )
+    def epochs(X, weights, W, lams, ks):
+        def body(e, W):
+            return e + 1, _ng_update(*_ng_sums(X, weights, W, lams[e], ks[e]), W)
+
+        return tf.while_loop(lambda e, W: e < tf.shape(lams)[0], body, (tf.constant(0), W))[1]
+
+    return epochs
+
+
+def neural_gas_batch_epochs(X, weights, W, lams, device=None):
+    """:func:`neural_gas_batch_epoch` once per entry of ``lams``, on one in-memory chunk."""
+    dtype = tf.as_dtype(W.dtype)
+    ks = np.array([rank_cutoff(W.shape[0], lam, W.dtype) for lam in lams], dtype=np.int32)
+    with _scope(device):
+        return _ng_epochs_fn(dtype)(
+            tf.constant(X), tf.constant(weights), tf.constant(W), tf.constant(np.asarray(lams, W.dtype)), tf.constant(ks)
+        ).numpy()
 
 
 def neural_gas_batch_epoch(chunks, W, lam, device=None):
@@ -82,9 +125,7 @@ def neural_gas_batch_epoch(chunks, W, lam, device=None):
         for X, weights in chunks:
             s, c = fn(tf.constant(X), tf.constant(weights), W_t, lam_t, k_t)
             sums, counts = (s, c) if sums is None else (sums + s, counts + c)
-        has = counts > 0
-        new = tf.where(has[:, None], sums / tf.where(has, counts, tf.ones_like(counts))[:, None], W_t)
-        return new.numpy()
+        return _ng_update(sums, counts, W_t).numpy()
 
 
 # -- competitive Hebbian learning ---------------------------------------------
@@ -147,6 +188,16 @@ def _ng_online_fn(dtype):
     return online
 
 
+# Rows of the sequential rules per compiled call. Every chunk is padded to a
+# fixed length (at least this), so that a fit, and fits on data of other
+# sizes, share one XLA compilation per shape of the state.
+SIGNAL_CHUNK = 1024
+
+
+def _signal_length(n):
+    return _padded_length(max(n, SIGNAL_CHUNK))
+
+
 def _padded(values, length, fill, dtype):
     out = np.full((length,) + values.shape[1:], fill, dtype=dtype)
     out[: len(values)] = values
@@ -167,7 +218,7 @@ def neural_gas_online(chunks, W, A, device=None):
         W_t, A_t = tf.constant(W), tf.constant(A)
         for X, weights, lams, rates, ages in chunks:
             n = X.shape[0]
-            length = _padded_length(n)
+            length = _signal_length(n)
             W_t, A_t = fn(
                 _padded(X, length, 0, W.dtype), W_t, A_t, _padded(weights, length, 0, W.dtype),
                 _padded(lams, length, 1, W.dtype), _padded(rates, length, 0, W.dtype),
@@ -179,6 +230,16 @@ def neural_gas_online(chunks, W, A, device=None):
 # -- growing neural gas -----------------------------------------------------------
 
 
+def gas_capacity(max_units):
+    """Preallocated units for ``max_units``: a power of two, at least 16.
+
+    XLA compiles the loop once per shape; rounding the capacity up lets gases
+    of similar ``max_units`` share one compilation (``max_units`` itself is
+    an argument of the loop, not a shape).
+    """
+    return max(16, 1 << (int(max_units) - 1).bit_length())
+
+
 @functools.cache
 def _gng_fn(dtype):
     @tf.function(
@@ -186,14 +247,15 @@ def _gng_fn(dtype):
             _matrix(dtype), _vector(dtype), _scalar(tf.int32),  # X, weights, n
             _matrix(dtype), _vector(dtype), _matrix(dtype), tf.TensorSpec([None], tf.bool),
             _scalar(tf.int64),  # W, errors, ages, active, signals so far
-            _vector(dtype),  # eps_winner, eps_neighbor, max_age, alpha, d
+            _vector(dtype),  # eps_winner, eps_neighbor, max_age, alpha, d, max_units
             _scalar(tf.int64),  # insertion interval
         ],
         jit_compile=True,
         autograph=False,
     )
     def gng(X, weights, n, W, E, A, active, signals, params, interval):
-        eps_b, eps_n, max_age, alpha, decay = (params[j] for j in range(5))
+        eps_b, eps_n, max_age, alpha, decay, max_units = (params[j] for j in range(6))
+        max_units = tf.cast(max_units, tf.int32)
         capacity = tf.shape(W)[0]
         inf = tf.constant(np.inf, dtype)
 
@@ -236,7 +298,7 @@ def _gng_fn(dtype):
             signals = signals + 1
             can_insert = (
                 tf.equal(signals % interval, 0)
-                & tf.reduce_any(~active)
+                & (tf.reduce_sum(tf.cast(active, tf.int32)) < max_units)
                 & tf.reduce_any(tf.gather(A, tf.argmax(tf.where(active, E, -inf), output_type=tf.int32)) >= 0)
             )
             W, E, A, active = tf.cond(can_insert, lambda: insert(W, E, A, active), lambda: (W, E, A, active))
@@ -254,11 +316,11 @@ def _gng_fn(dtype):
 def growing_neural_gas(chunks, W, E, A, active, signals, params, interval, device=None):
     """Fritzke's growing neural gas over ``(X, relative_weights)`` chunks.
 
-    The state is preallocated to its capacity ``W.shape[0]``: ``active``
-    marks the units in use, ``A`` holds the edge ages (``-1``: no edge) and
+    The state is preallocated to a capacity ``W.shape[0]`` of at least
+    ``max_units`` (see :func:`gas_capacity`): ``active`` marks the units in use, ``A`` holds the edge ages (``-1``: no edge) and
     ``E`` the accumulated errors; ``signals`` counts the samples presented so
     far (insertion happens when it is a multiple of ``interval``).
-    ``params`` is ``(eps_winner, eps_neighbor, max_age, alpha, d)``.
+    ``params`` is ``(eps_winner, eps_neighbor, max_age, alpha, d, max_units)``.
     Returns the new ``(W, E, A, active, signals)``.
     """
     dtype = tf.as_dtype(W.dtype)
@@ -269,7 +331,7 @@ def growing_neural_gas(chunks, W, E, A, active, signals, params, interval, devic
         interval_t = tf.constant(interval, tf.int64)
         for X, weights in chunks:
             n = X.shape[0]
-            length = _padded_length(n)
+            length = _signal_length(n)
             state = fn(
                 _padded(X, length, 0, W.dtype), _padded(weights, length, 0, W.dtype), tf.constant(n, tf.int32),
                 *state, params_t, interval_t,
