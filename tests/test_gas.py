@@ -465,3 +465,26 @@ def test_partial_fit_with_fewer_max_units_than_fitted_raises():
     with pytest.raises(ValueError, match="max_units=3 is below"):
         gng.set_params(max_units=3).partial_fit(RING)
     assert gng.max_units == 3 and gng.n_units_ > 3
+
+
+def test_gas_plot_data_and_plot():
+    """Check the plot data (edges as segments, PCA plane beyond 2-D) and that plot_gas draws them."""
+    from sksom.maps import gas_plot_data
+    from sksom.plotting import plot_gas
+
+    X = np.random.default_rng(14).random((80, 3))
+    gas = NeuralGas(n_units=6, n_clusters="connected", random_state=0).fit(X)
+    data = gas_plot_data(gas, X)
+    W = gas.cluster_centers_
+    centred = W - W.mean(axis=0)
+    # The projection keeps the codebook's two largest principal variances.
+    top = np.sort(np.linalg.eigvalsh(centred.T @ centred))[::-1][:2]
+    np.testing.assert_allclose(np.sort((data.positions**2).sum(axis=0))[::-1], top, rtol=1e-10)
+    i, j = data.edges
+    assert len(i) == gas.edges_.nnz // 2 and np.all(i < j)
+    np.testing.assert_allclose(data.segments[:, 0], data.positions[i])
+    np.testing.assert_allclose(data.points, (X - W.mean(axis=0)) @ data.components.T)
+    ax = plot_gas(gas, X)
+    assert len(ax.collections[1].get_segments()) == len(i)
+    with pytest.raises(TypeError, match="NeuralGas or GrowingNeuralGas"):
+        gas_plot_data(KMeans(2, n_init=1).fit(X))
