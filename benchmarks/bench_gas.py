@@ -176,7 +176,7 @@ def worker(spec):
     peak = _peak_memory_mb()
     # sksom's first fit includes tracing and XLA compilation; a second fit
     # in the same process shows the cost of the arithmetic alone.
-    warm = fit(X, epochs)[0] if library == "sksom" else None
+    warm = fit(X, epochs)[0] if library == "sksom" and spec.get("warm") else None
     print(json.dumps({"seconds": seconds, "warm": warm, "peak_mb": peak}))
 
 
@@ -203,6 +203,8 @@ def main(argv=None):
     parser.add_argument("--n-samples", type=int, default=100_000)
     parser.add_argument("--datasets", nargs="+", choices=list(DATASETS), default=list(DATASETS))
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds per worker")
+    parser.add_argument("--warm", action="store_true", help="also time a second sksom fit in the same process")
+    parser.add_argument("--only", nargs="+", help="run only these libraries")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
@@ -226,10 +228,10 @@ def main(argv=None):
             print(header)
             sksom_seconds = {}
             for index, (library, model, _, module, epochs) in enumerate(RUNS):
-                if not available[module]:
+                if not available[module] or (args.only and library not in args.only):
                     continue
                 out = os.path.join(tmp, f"{dataset}-{index}.npy")
-                spec = {"dataset": dataset, "n_samples": args.n_samples, "run": index, "out": out}
+                spec = {"dataset": dataset, "n_samples": args.n_samples, "run": index, "out": out, "warm": args.warm}
                 result, problem = _run_worker(spec, args.timeout)
                 if problem:
                     print(f"{dataset:<11} {model:<10} {library:<10} {epochs:>6} {problem}")
@@ -241,7 +243,7 @@ def main(argv=None):
                     ratios = ("", "")
                 else:
                     base = sksom_seconds.get(model)
-                    ratios = (f"{result['seconds'] / base[0]:.1f}", f"{result['seconds'] / base[1]:.1f}") if base else ("", "")
+                    ratios = tuple(f"{result['seconds'] / b:.1f}" if b else "" for b in (base or (None, None)))
                 warm_text = f"{warm:.2f}" if warm is not None else ""
                 print(
                     f"{dataset:<11} {model:<10} {library:<10} {epochs:>6} {result['seconds']:>8.2f} {warm_text:>7} "

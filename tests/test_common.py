@@ -60,9 +60,14 @@ EXTRA_CHECKS = [
 ]
 
 
+# One instance of each estimator.
+EXTRA_INSTANCES = [INSTANCES[0], INSTANCES[4], INSTANCES[6]]
+
+
+@pytest.mark.parametrize("estimator", EXTRA_INSTANCES, ids=lambda e: type(e).__name__)
 @pytest.mark.parametrize("check_name", EXTRA_CHECKS)
-def test_extra_sklearn_checks(check_name):
+def test_extra_sklearn_checks(check_name, estimator):
     """Check that feature names, get_feature_names_out and set_output work."""
     pytest.importorskip("pandas")
     check = getattr(estimator_checks, check_name)
-    check(type(INSTANCES[0]).__name__, INSTANCES[0])
+    check(type(estimator).__name__, estimator)
