@@ -208,7 +208,8 @@ def _online_fn(neighborhood, dtype, masked=False, product_form=False):
                 x = X[i]
                 dots = tf.linalg.matvec(W, x)
                 bmu = tf.argmin(norms - 2.0 * dots, output_type=tf.int32)
-                a = rates[i] * h_fn(tf.gather(D2, bmu), sigmas[i], tf)
+                # Capped at 1: no unit moves past the sample (heavy weights).
+                a = tf.minimum(rates[i] * h_fn(tf.gather(D2, bmu), sigmas[i], tf), 1.0)
                 b = 1.0 - a
                 norms = b * b * norms + 2.0 * a * b * dots + a * a * tf.reduce_sum(x * x)
                 return i + 1, b[:, None] * W + a[:, None] * x[None, :], norms
@@ -226,8 +227,8 @@ def _online_fn(neighborhood, dtype, masked=False, product_form=False):
                 if M is not None:
                     diff = diff * M[i][None, :]
                 bmu = tf.argmin(tf.reduce_sum(diff * diff, axis=1), output_type=tf.int32)
-                h = h_fn(tf.gather(D2, bmu), sigmas[i], tf)
-                return i + 1, W - (rates[i] * h)[:, None] * diff
+                a = tf.minimum(rates[i] * h_fn(tf.gather(D2, bmu), sigmas[i], tf), 1.0)
+                return i + 1, W - a[:, None] * diff
 
             _, W = tf.while_loop(lambda i, W: i < n, body, (tf.constant(0), W))
             return W
@@ -357,7 +358,8 @@ def online_epoch(chunks, W, D2, neighborhood, device=None, masked=False):
     """Sequential updates over an iterable of ``(X, sigmas, rates)`` chunks.
 
     Rows are visited in the order given; each row has its own radius and
-    learning rate.
+    learning rate (already multiplied by its relative weight). A unit's step
+    ``rate * h`` is capped at 1, so that no unit moves past the sample.
     """
     dtype = tf.as_dtype(W.dtype)
     online = _online_fn(neighborhood, dtype, masked, not masked and W.size > _ONLINE_PRODUCT_FORM_MIN)
