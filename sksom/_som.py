@@ -98,7 +98,9 @@ class SOMClusterer(LatticeMixin, BaseMap):
         map starts ordered) and half of it otherwise; never below
         ``radius_end``.
     radius_end : float, default=1.0
-        Neighbourhood radius at the end of training.
+        Neighbourhood radius at the end of training. Radii below ``1e-6`` are
+        rejected (their square underflows); any radius below 0.1 already
+        confines the updates to the best-matching unit.
     radius_decay : {"linear", "exponential", "inverse"}, default="exponential"
         How the radius goes from ``radius_start`` to ``radius_end``. The
         geometric (exponential) default orders the map in the first epochs
@@ -284,6 +286,8 @@ class SOMClusterer(LatticeMixin, BaseMap):
                 "batch map's weighted mean is undefined; use algorithm='online' or "
                 "'minibatch', or another neighborhood."
             )
+        self._check_radii()
+        self._check_n_clusters()
         if self.strategy is not None and self.algorithm != "batch":
             raise ValueError(
                 f"strategy={self.strategy!r} distributes the batch map only; got "
