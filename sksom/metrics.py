@@ -41,6 +41,7 @@ from scipy.special import logsumexp
 from sklearn.utils import check_array
 
 from ._topology import NEIGHBORHOODS, adjacency, squared_grid_distances
+from .utils import map_input
 
 _CHUNK_ELEMENTS = 2**22  # distance-matrix entries computed at once
 
@@ -430,35 +431,6 @@ def _mixture_log_likelihood(X, codebook, sample_weight=None, max_iter=100, tol=1
     return mean_log_lik, total
 
 
-def _unwrap(model):
-    """The fitted SOM of ``model`` and the steps that feed it (or ``None``).
-
-    ``model`` is a fitted :class:`~sksom.SOMClusterer` or a
-    :class:`~sklearn.pipeline.Pipeline` whose last step is one.
-    """
-    from sklearn.utils.validation import check_is_fitted
-
-    preprocess = None
-    som = model
-    if hasattr(model, "steps"):
-        som = model[-1]
-        preprocess = model[:-1] if len(model.steps) > 1 else None
-    if not (hasattr(som, "map_size") and hasattr(som, "fit")):
-        raise TypeError(
-            f"Expected a fitted SOMClusterer or a Pipeline whose last step is one; got {type(som).__name__}."
-        )
-    check_is_fitted(som, "cluster_centers_")
-    return som, preprocess
-
-
-def _som_input(model, X):
-    """The fitted SOM of ``model`` and ``X`` passed through its preprocessing."""
-    som, preprocess = _unwrap(model)
-    if preprocess is not None:
-        X = preprocess.transform(X)
-    return som, X
-
-
 def map_size_scorer(estimator, X, y=None):
     """Scorer that selects the map size: a per-sample BIC of the codebook.
 
@@ -524,7 +496,7 @@ def map_size_scorer(estimator, X, y=None):
     >>> search.best_params_["map_size"]
     (4, 4)
     """
-    som, X = _som_input(estimator, X)
+    som, X = map_input(estimator, X)
     mean_log_lik, _ = _mixture_log_likelihood(X, som.cluster_centers_)
     n_train = np.shape(som.labels_)[0]
     return 2.0 * mean_log_lik - _mixture_n_params(som.cluster_centers_) * np.log(n_train) / n_train
