@@ -11,6 +11,7 @@ import csv
 import os
 import pickle
 import sys
+import tempfile
 import time
 import traceback
 from pathlib import Path
@@ -74,6 +75,11 @@ def _read_text_table(path, delimiter, header):
     n_columns = len(first)
     X = np.empty((len(body), n_columns))
     for i, (row, line) in enumerate(body):
+        if not any(cell.strip() for cell in row):
+            raise CommandError(
+                f"{str(path)!r}, line {line}: no observed value (a blank line or only empty fields); "
+                "each row is a sample and needs at least one value: delete the row or fill it in."
+            )
         if len(row) != n_columns:
             raise CommandError(
                 f"{str(path)!r}, line {line}: {len(row)} fields, expected {n_columns} "
@@ -229,14 +235,16 @@ def _check_writable(path, what):
     path = Path(path)
     if path.is_dir():
         raise CommandError(f"{what} {str(path)!r} is a folder; give a file name.")
-    folder = path.parent
-    existing = folder
-    while not existing.exists() and existing != existing.parent:
-        existing = existing.parent
-    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK) or (
-        path.exists() and not os.access(path, os.W_OK)
-    ):
-        raise CommandError(f"cannot write {what} {str(path)!r}: {str(existing)!r} is not writable.")
+    # Trying is the only reliable test (permissions, read-only mounts, /proc,
+    # root): create the folder and a scratch file in it.
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path.parent, prefix=".sksom-check-"):
+            pass
+        if path.exists() and not os.access(path, os.W_OK):
+            raise PermissionError(f"{str(path)!r} is read-only")
+    except OSError as exc:
+        raise CommandError(f"cannot write {what} {str(path)!r}: {exc.strerror or exc}.") from None
     return path
 
 

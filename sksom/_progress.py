@@ -53,7 +53,7 @@ def report_epoch(name, epoch, n_epochs, radius, quantization_error, elapsed, *, 
             f"radius {radius:.3g}  elapsed {elapsed:.2f}s",
             f"{name} [{bar}] {epoch}/{n_epochs}  QE {quantization_error:.4g}  radius {radius:.3g}  elapsed {elapsed:.1f}s",
             f"[{bar}] {epoch}/{n_epochs} QE {quantization_error:.4g} r {radius:.3g} elapsed {elapsed:.1f}s",
-            f"{epoch}/{n_epochs} QE {quantization_error:.3g} {elapsed:.0f}s",
+            f"{epoch}/{n_epochs} QE {quantization_error:.4g} elapsed {elapsed:.0f}s",
         )
         line = next((text for text in wordings if len(text) <= width), wordings[-1][:width])
         # Padded so that a shorter line fully covers the previous one.
