@@ -485,11 +485,25 @@ class _ServableSOM(tf.Module):
         super().__init__(name="sksom")
         self.codebook = tf.Variable(codebook, trainable=False, name="codebook")
         self.unit_labels = tf.Variable(unit_labels, trainable=False, name="unit_labels")
-        # The feature count is fixed so that serving rejects wrong-width rows.
-        spec = tf.TensorSpec([None, codebook.shape[1]], tf.float32, name="X")
+        # Any shape gets into the graph, where it is checked with a message
+        # that says what is expected (a fixed-shape signature fails with a
+        # bare shape error).
+        spec = tf.TensorSpec(None, tf.float32, name="X")
         self.predict = tf.function(self._predict, input_signature=[spec])
 
     def _predict(self, X):
+        n_features = self.codebook.shape[1]
+        rank = tf.debugging.assert_equal(
+            tf.rank(X), 2, message=f"X must be 2-D, (n_samples, {n_features}): one row per sample"
+        )
+        with tf.control_dependencies([rank]):
+            width = tf.debugging.assert_equal(
+                tf.shape(X)[-1], n_features, message=f"X must have {n_features} features (columns), as the fitted map"
+            )
+        # (No static reshape here: TensorFlow infers shapes from the actual
+        # input before running anything, and would fail first, unclearly.)
+        with tf.control_dependencies([width]):
+            X = tf.identity(X)
         # The same distance scores as ``predict``, so the ids match: over all
         # features for complete rows, over the observed ones when NaN occur.
         similarity = tf.cond(
@@ -498,7 +512,12 @@ class _ServableSOM(tf.Module):
             lambda: _masked_similarity(*_observed(X, True), self.codebook),
         )
         units = tf.argmax(similarity, axis=1, output_type=tf.int64)
-        return {"cluster_id": tf.gather(self.unit_labels, units), "unit": units}
+        # A row with no observed value has no best-matching unit: -1, never unit 0.
+        observed = tf.reduce_any(tf.logical_not(tf.math.is_nan(X)), axis=1)
+        missing = tf.constant(-1, tf.int64)
+        units = tf.where(observed, units, missing)
+        cluster_ids = tf.where(observed, tf.gather(self.unit_labels, tf.maximum(units, 0)), missing)
+        return {"cluster_id": cluster_ids, "unit": units}
 
 
 def export_saved_model(codebook, unit_labels, path):
