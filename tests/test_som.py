@@ -1,5 +1,6 @@
 """Behaviour of SOMClusterer: training, outputs, validation, persistence."""
 
+import os
 import pickle
 import re
 import subprocess
@@ -256,6 +257,31 @@ def test_verbose_prints_one_line_per_epoch(capsys):
     lines = [line for line in capsys.readouterr().out.splitlines() if "epoch" in line]
     assert len(lines) == 3
     assert "quantization error" in lines[-1] and "3/3" in lines[-1]
+
+
+def test_engine_starts_tensorflow_quietly():
+    """Check that starting the engine prints none of TensorFlow's start-up notices (CPU-only machine)."""
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    code = "import sksom._engine as e; print(len(e.available_devices()) > 0)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "True"
+    for notice in ("absl::InitializeLog", "cuda drivers", "cuInit", "oneDNN", "I0000", "E0000", "cpu_feature_guard"):
+        assert notice not in result.stderr, result.stderr
+
+
+def test_start_up_filter_keeps_real_errors():
+    """Check that the start-up filter drops TensorFlow's notices and keeps any other line."""
+    from sksom._engine.device import _filter_start_up_noise
+
+    noise = (
+        "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n"
+        "I0000 00:00:1.5 1 cudart_stub.cc:31] Could not find cuda drivers on your machine, GPU will not be used.\n"
+        "I0000 00:00:1.6 1 port.cc:153] oneDNN custom operations are on. You may see slightly different results.\n"
+        "E0000 00:00:1.7 1 cuda_platform.cc:52] failed call to cuInit: INTERNAL: CUDA error (303)\n"
+    )
+    real = "E0000 00:00:1.8 1 kernel.cc:1] out of memory allocating the codebook\n"
+    assert _filter_start_up_noise(noise + real) == [real]
 
 
 def test_import_does_not_load_tensorflow_or_matplotlib():
