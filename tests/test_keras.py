@@ -267,7 +267,7 @@ def test_som_term_alone_collapses_features_but_joint_loss_does_not():
 
 def test_neighbor_term_matches_numpy():
     """Check the neighbour-embedding term against its formula computed with NumPy."""
-    from sksom.keras import _neighbor_term
+    from sksom.keras.deep import _neighbor_term
 
     z, partners = _rng.normal(size=(6, 3)), _rng.normal(size=(6, 3))
     negatives = _rng.randint(6, size=(4, 6))
