@@ -1,8 +1,7 @@
-"""Tests for sksom.keras: the SOM layer, its schedule, the deep SOM estimator and the loaders."""
+"""Tests for sksom.keras: the SOM layer, its schedule and the deep SOM estimator."""
 
 import pickle
 import re
-import tarfile
 
 import numpy as np
 import pytest
@@ -22,8 +21,6 @@ from sksom.keras import (  # noqa: E402
     DeepSOMClusterer,
     SOMLayer,
     SOMRadiusSchedule,
-    load_cifar10_local,
-    load_mnist_local,
 )
 
 _rng = np.random.RandomState(0)
@@ -394,58 +391,140 @@ def test_deep_som_checks_test_data(fitted):
         fitted.predict(X_DIGITS[:, :10])
 
 
-# -- local loaders ---------------------------------------------------------------
+# -- failure modes: rollback and divergence ---------------------------------------
+
+X16 = X_DIGITS[:64, 16:32]  # two middle rows of the 8 x 8 digits
+X25 = X_DIGITS[:64, :25]
+TINY = dict(FAST, pretrain_epochs=2, max_iter=2, refine_iter=2)
 
 
-def test_load_mnist_local_reads_both_layouts(tmp_path):
-    """Check that both npz layouts load, flattened, and that bad files fail clearly."""
-    images = _rng.randint(0, 256, size=(6, 28, 28)).astype(np.uint8)
-    labels = np.arange(6)
-    np.savez(tmp_path / "flat.npz", X=images.reshape(6, -1), y=labels)
-    np.savez(tmp_path / "keras.npz", x_train=images[:4], y_train=labels[:4], x_test=images[4:], y_test=labels[4:])
-    for name in ("flat.npz", "keras.npz"):
-        X, y = load_mnist_local(tmp_path / name)
-        np.testing.assert_array_equal(X, images.reshape(6, 784))
-        np.testing.assert_array_equal(y, labels)
-    np.savez(tmp_path / "other.npz", a=labels)
-    with pytest.raises(ValueError, match="expected"):
-        load_mnist_local(tmp_path / "other.npz")
-    with pytest.raises(FileNotFoundError):
-        load_mnist_local(tmp_path / "absent.npz")
+def _snapshot(model):
+    """A deep copy of the estimator's state (its parameters aside), with the identity of its Keras networks."""
+    state = {}
+    params = model.get_params(deep=False)
+    for name, value in vars(model).items():
+        if name in params:
+            continue
+        if name == "_keras_cache":
+            state[name] = None if value is None else tuple(id(net) for net in value)
+        elif isinstance(value, list):
+            state[name] = [np.array(v, copy=True) for v in value]
+        else:
+            state[name] = np.array(value, copy=True) if isinstance(value, np.ndarray) else value
+    return state
 
 
-def _cifar_batch(images, labels):
-    # CIFAR-10's layout: each row holds the red, then green, then blue 32 x 32 plane
-    return {b"data": images.transpose(0, 3, 1, 2).reshape(len(images), -1), b"labels": list(labels)}
+def _assert_state_is(model, before):
+    """Check that the estimator's state equals a snapshot, its Keras networks untrained since."""
+    after = _snapshot(model)
+    assert after.keys() == before.keys()
+    for name, value in before.items():
+        if isinstance(value, list):
+            assert len(after[name]) == len(value), name
+            for a, b in zip(after[name], value):
+                np.testing.assert_array_equal(a, b, err_msg=name)
+        elif isinstance(value, np.ndarray):
+            np.testing.assert_array_equal(after[name], value, err_msg=name)
+        else:
+            assert after[name] == value, name
+    if before.get("_keras_cache") is not None:
+        encoder, decoder, som = model._keras_cache
+        for a, b in zip(encoder.get_weights(), model.encoder_weights_):
+            np.testing.assert_array_equal(a, b)
+        for a, b in zip(decoder.get_weights(), model.decoder_weights_):
+            np.testing.assert_array_equal(a, b)
+        np.testing.assert_array_equal(som.codebook.numpy(), model.cluster_centers_)
 
 
-@pytest.mark.parametrize("archive", [False, True])
-def test_load_cifar10_local_reads_batches(tmp_path, archive):
-    """Check that CIFAR-10 pickle batches load channels-last, from a folder or a tar.gz."""
-    images = _rng.randint(0, 256, size=(5, 32, 32, 3)).astype(np.uint8)
-    folder = tmp_path / "cifar-10-batches-py"
-    folder.mkdir()
-    with open(folder / "data_batch_1", "wb") as f:
-        pickle.dump(_cifar_batch(images[:3], [0, 1, 2]), f)
-    with open(folder / "test_batch", "wb") as f:
-        pickle.dump(_cifar_batch(images[3:], [3, 4]), f)
-    path = folder
-    if archive:
-        path = tmp_path / "cifar-10-batches-py.tar.gz"
-        with tarfile.open(path, "w:gz") as tar:
-            tar.add(folder, arcname="cifar-10-batches-py")
-    X, y = load_cifar10_local(path)
-    np.testing.assert_array_equal(X, images)
-    np.testing.assert_array_equal(y, [0, 1, 2, 3, 4])
-    X, y = load_cifar10_local(path, max_samples=2)
-    np.testing.assert_array_equal(X, images[:2])
+@pytest.fixture
+def fitted16():
+    model = DeepSOMClusterer((2, 2), **TINY).fit(X16)
+    return model, model.predict(X16)  # predict also fills the Keras cache
 
 
-def test_load_cifar10_local_missing(tmp_path, monkeypatch):
-    """Check that a missing CIFAR-10 raises FileNotFoundError instead of downloading."""
-    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
-    with pytest.raises(FileNotFoundError, match="never downloaded"):
-        load_cifar10_local()
-    (tmp_path / "empty").mkdir()
-    with pytest.raises(FileNotFoundError, match="No CIFAR-10 batch"):
-        load_cifar10_local(tmp_path / "empty")
+def _interrupt_joint_training(monkeypatch):
+    """Make the joint training step raise KeyboardInterrupt on its second batch (Ctrl-C mid-epoch)."""
+    from sksom.keras import deep
+
+    make_step = deep._make_step
+
+    def interrupted_make_step(encoder, decoder, som, *args, **kwargs):
+        step = make_step(encoder, decoder, som, *args, **kwargs)
+        if som is None:  # pretraining runs unchanged
+            return step
+        calls = []
+
+        def step_then_interrupt(*batch):
+            calls.append(1)
+            if len(calls) == 2:
+                raise KeyboardInterrupt
+            return step(*batch)
+
+        return step_then_interrupt
+
+    monkeypatch.setattr(deep, "_make_step", interrupted_make_step)
+
+
+def test_failed_refit_for_another_width_keeps_the_fitted_model(fitted16):
+    """Check that a refit rejected for the new width (conv encoder) leaves the fitted model as it was."""
+    model, labels = fitted16
+    before = _snapshot(model)
+    with pytest.raises(ValueError, match="image_shape"):
+        model.set_params(encoder="conv", image_shape=(4, 4)).fit(X25)
+    _assert_state_is(model, before)
+    assert model.n_features_in_ == 16
+    np.testing.assert_array_equal(model.predict(X16), labels)
+
+
+def test_diverging_refit_keeps_the_fitted_model(fitted16):
+    """Check that a refit that diverges raises a clear error and leaves the fitted model as it was."""
+    model, labels = fitted16
+    before = _snapshot(model)
+    with pytest.raises(FloatingPointError, match="diverged.*learning_rate"):
+        model.set_params(learning_rate=1e6).fit(X16)
+    _assert_state_is(model, before)
+    np.testing.assert_array_equal(model.predict(X16), labels)
+
+
+def test_interrupted_refit_keeps_the_fitted_model(fitted16, monkeypatch):
+    """Check that a refit interrupted inside joint training leaves the fitted model and its networks as they were."""
+    model, labels = fitted16
+    before = _snapshot(model)
+    _interrupt_joint_training(monkeypatch)
+    with pytest.raises(KeyboardInterrupt):
+        model.fit(X25)
+    _assert_state_is(model, before)
+    np.testing.assert_array_equal(model.predict(X16), labels)
+
+
+def test_interrupted_fresh_fit_leaves_the_estimator_unfitted(monkeypatch):
+    """Check that a first fit interrupted inside joint training leaves no fitted state, n_features_in_ included."""
+    model = DeepSOMClusterer((2, 2), **TINY)
+    before = dict(vars(model))
+    _interrupt_joint_training(monkeypatch)
+    with pytest.raises(KeyboardInterrupt):
+        model.fit(X16)
+    assert vars(model) == before
+    assert not hasattr(model, "n_features_in_")
+    with pytest.raises(NotFittedError):
+        model.predict(X16)
+
+
+def test_diverging_fit_says_so():
+    """Check that a learning rate that makes training diverge is named, not blamed on NaN rows of X."""
+    with pytest.raises(FloatingPointError, match=r"diverged.*learning_rate \(now 1e\+06\).*scale the data"):
+        DeepSOMClusterer((2, 2), **{**TINY, "learning_rate": 1e6}).fit(X16)
+
+
+def test_huge_values_are_rejected_before_training():
+    """Check that float32 data near 1e30 is rejected up front, in fit and in predict, with advice to scale it."""
+    huge = (X16 * 1e30).astype(np.float32)
+    with pytest.raises(ValueError, match="values up to 1e\\+30.*float32.*scale the data"):
+        DeepSOMClusterer((2, 2), **TINY).fit(huge)
+    # the largest allowed value for 16 features: sqrt(max float32 / (8 * 16))
+    limit = np.sqrt(np.finfo(np.float32).max / 128.0)
+    model = DeepSOMClusterer((2, 2), **TINY)
+    with pytest.raises(ValueError, match="too large"):
+        model.fit(np.full((4, 16), 1.01 * limit, dtype=np.float32))
+    with pytest.raises(ValueError, match="too large"):
+        DeepSOMClusterer((2, 2), **TINY).fit(X16).predict(huge)

@@ -21,8 +21,9 @@ loss falls while the clusters get worse); the estimator reports the share of
 feature variance that survives joint training in
 ``feature_variance_retained_``.
 
-The loaders :func:`load_mnist_local` and :func:`load_cifar10_local` read
-datasets from local files only; they never download.
+The package holds two modules: ``layer`` (:class:`SOMLayer`,
+:class:`SOMRadiusSchedule`) and ``deep`` (:class:`DeepSOMClusterer`). The
+dataset loaders that used to live here are in :mod:`sksom.datasets`.
 """
 
 import os
@@ -30,7 +31,8 @@ import os
 # Keep TensorFlow's C++ start-up chatter out of the user's terminal.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from ..datasets import load_cifar10_local, load_mnist_local
+import warnings
+
 from .deep import DeepSOMClusterer
 from .layer import SOMLayer, SOMRadiusSchedule
 
@@ -38,6 +40,21 @@ __all__ = [
     "DeepSOMClusterer",
     "SOMLayer",
     "SOMRadiusSchedule",
-    "load_cifar10_local",
-    "load_mnist_local",
 ]
+
+_MOVED_TO_DATASETS = ("load_cifar10_local", "load_mnist_local")
+
+
+def __getattr__(name):
+    # The loaders moved to sksom.datasets (they need neither TensorFlow nor
+    # Keras); the old path keeps working, with a warning.
+    if name in _MOVED_TO_DATASETS:
+        from .. import datasets
+
+        warnings.warn(
+            f"sksom.keras.{name} moved to sksom.datasets.{name}; import it from there.",
+            FutureWarning,
+            stacklevel=2,
+        )
+        return getattr(datasets, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

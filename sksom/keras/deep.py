@@ -1,5 +1,6 @@
 """The deep SOM estimator: an autoencoder and a SOM layer trained jointly."""
 
+import math
 from numbers import Integral, Real
 
 import keras
@@ -18,6 +19,7 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .. import _engine
+from .._base import rollback_on_error
 from .._som import SOMClusterer
 from .._topology import (
     DECAYS,
@@ -564,6 +566,8 @@ class DeepSOMClusterer(ClassNamePrefixFeaturesOutMixin, ClusterMixin, Transforme
     def fit(self, X, y=None):
         """Pretrain the autoencoder, initialise the map, then train jointly.
 
+        A fit that fails or is interrupted leaves the estimator as it was.
+
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
@@ -576,62 +580,103 @@ class DeepSOMClusterer(ClassNamePrefixFeaturesOutMixin, ClusterMixin, Transforme
         -------
         self : object
             Fitted estimator.
-        """
-        X = validate_data(self, X, dtype=np.float32, ensure_min_samples=2)
-        image_shape = self._check_params(X.shape[1])
-        rng = check_random_state(self.random_state)
-        self._keras_cache = None
-        encoder, decoder = self._build_networks(X.shape[1], image_shape, rng)
-        X_t = tf.constant(X)
-        n = X.shape[0]
 
+        Raises
+        ------
+        FloatingPointError
+            If training diverged (a loss or the features became non-finite).
+        """
+        # The networks are built into locals and assigned with the rest of
+        # the fitted state at the end, so a failed refit keeps the old ones.
+        with rollback_on_error(self):
+            X = validate_data(self, X, dtype=np.float32, ensure_min_samples=2)
+            _check_magnitude(X)
+            image_shape = self._check_params(X.shape[1])
+            rng = check_random_state(self.random_state)
+            encoder, decoder = self._build_networks(X.shape[1], image_shape, rng)
+            batches = self._batch_source(X, rng)
+            augment = self._augmenter(image_shape, rng)
+            pretrain_curve = self._pretrain(encoder, decoder, batches, augment)
+            Z0 = _encode(encoder, X)
+            self._check_finite(Z0, "the features after pretraining")
+            som = self._initial_som_layer(Z0, rng)
+            curve = self._train_jointly(encoder, decoder, som, batches, augment, X.shape[0])
+            Z = _encode(encoder, X)
+            self._check_finite(Z, "the features after joint training")
+            if self.refine_iter:
+                self._refine(som, Z, rng)
+            self._set_fitted(X, Z0, Z, (encoder, decoder, som), pretrain_curve, curve)
+        return self
+
+    def _batch_source(self, X, rng):
+        """A function that yields one epoch of training batches as tensors."""
+        X_t = tf.constant(X)
         neighbors = self._input_neighbors(X)
 
         def batches():
-            for rows, partners, negatives in self._batches(n, rng, neighbors):
+            for rows, partners, negatives in self._batches(X.shape[0], rng, neighbors):
                 x = tf.gather(X_t, rows)
                 # Without the neighbour term the partners are the rows themselves (unused).
                 x_partners = x if neighbors is None else tf.gather(X_t, partners)
                 yield x, x_partners, tf.constant(negatives)
 
-        # 1. pretraining on the reconstruction error (and the neighbour term)
-        augment = self._augmenter(image_shape, rng)
+        return batches
+
+    def _pretrain(self, encoder, decoder, batches, augment):
+        """Train the autoencoder on the reconstruction error (and the neighbour term).
+
+        Returns the mean reconstruction loss of each epoch.
+        """
         ae_step = _make_step(
             encoder, decoder, None, keras.optimizers.Adam(self.learning_rate),
             (1.0, 0.0, float(self.neighbor_weight)), False, augment,
         )
-        pretrain_curve = []
+        curve = []
         for epoch in range(self.pretrain_epochs):
-            losses = [ae_step(*batch)[0] for batch in batches()]
-            pretrain_curve.append(float(np.mean(losses)))
+            losses = [[float(v) for v in ae_step(*batch)] for batch in batches()]
+            self._check_finite(losses, f"the loss of pretraining epoch {epoch + 1}")
+            curve.append(float(np.mean(losses, axis=0)[0]))
             if self.verbose:
                 print(f"[DeepSOMClusterer] pretrain epoch {epoch + 1}/{self.pretrain_epochs}  "
-                      f"reconstruction {pretrain_curve[-1]:.5f}", flush=True)
+                      f"reconstruction {curve[-1]:.5f}", flush=True)
+        return curve
 
-        # 2. the codebook, from the core SOM fitted on the pretrained features
-        Z0 = _encode(encoder, X)
-        init_neighborhood = "gaussian" if self.neighborhood in SIGNED_NEIGHBORHOODS else self.neighborhood
-        # The core SOM orders the map and brings the radius down to where
-        # joint training starts from.
-        init_som = SOMClusterer(
+    def _core_som(self, map_size, **params):
+        """A core :class:`~sksom.SOMClusterer` on the estimator's lattice.
+
+        Neighbourhoods with negative values are replaced by the Gaussian: the
+        batch map needs non-negative weights.
+        """
+        neighborhood = "gaussian" if self.neighborhood in SIGNED_NEIGHBORHOODS else self.neighborhood
+        return SOMClusterer(
+            map_size, topology=self.topology, periodic=self.periodic, neighborhood=neighborhood, **params
+        )
+
+    def _initial_som_layer(self, Z, rng):
+        """The SOM layer, its codebook from the core SOM fitted on the pretrained features.
+
+        The core SOM orders the map and brings the radius down to where joint
+        training starts from.
+        """
+        init_som = self._core_som(
             self.map_size if isinstance(self.map_size, str) else tuple(int(s) for s in self.map_size),
-            topology=self.topology,
-            periodic=self.periodic,
-            neighborhood=init_neighborhood,
             radius_end=self._radius_range()[0],
             max_iter=20,
             random_state=rng.randint(np.iinfo(np.int32).max),
-        ).fit(Z0)
-        map_size = tuple(init_som.map_size_)
-        som = self._som_layer(init_som.cluster_centers_.astype(np.float32), map_size)
+        ).fit(Z)
+        return self._som_layer(init_som.cluster_centers_.astype(np.float32), tuple(init_som.map_size_))
 
-        # 3. joint training while the radius decays
+    def _train_jointly(self, encoder, decoder, som, batches, augment, n_samples):
+        """Train encoder, decoder and codebook together while the radius decays.
+
+        Returns the mean reconstruction, SOM and neighbour terms of each epoch.
+        """
         joint_step = _make_step(
             encoder, decoder, som, keras.optimizers.Adam(self.learning_rate),
             (float(self.reconstruction_weight), float(self.som_weight), float(self.neighbor_weight)),
             bool(self.scale_invariant), augment,
         )
-        batches_per_epoch = -(-n // self.batch_size)
+        batches_per_epoch = -(-n_samples // self.batch_size)
         total = self.max_iter * batches_per_epoch
         start, end = self._radius_range()
         curve = []
@@ -642,31 +687,50 @@ class DeepSOMClusterer(ClassNamePrefixFeaturesOutMixin, ClusterMixin, Transforme
                 som.set_radius(DECAYS[self.radius_decay](start, end, step / max(1, total - 1)))
                 losses.append([float(v) for v in joint_step(*batch)])
                 step += 1
+            self._check_finite(losses, f"the loss of joint epoch {epoch + 1}")
             curve.append(np.mean(losses, axis=0))
             if self.verbose:
                 print(f"[DeepSOMClusterer] joint epoch {epoch + 1}/{self.max_iter}  radius "
                       f"{float(som.radius.numpy()):.3g}  reconstruction {curve[-1][0]:.5f}  "
                       f"SOM {curve[-1][1]:.5f}  neighbour {curve[-1][2]:.5f}", flush=True)
+        return np.array(curve, dtype=np.float64).reshape(-1, 3)
 
-        Z = _encode(encoder, X)
-        if self.refine_iter:
-            refined = SOMClusterer(
-                map_size,
-                topology=self.topology,
-                periodic=self.periodic,
-                neighborhood=init_neighborhood,
-                init=som.codebook.numpy(),
-                # one lattice step: neighbours still pull on each other, so
-                # units stranded between clusters move, and the order is kept
-                radius_start=max(_REFINE_RADIUS, end),
-                radius_end=end,
-                max_iter=self.refine_iter,
-                random_state=rng.randint(np.iinfo(np.int32).max),
-            ).fit(Z)
-            som.codebook.assign(refined.cluster_centers_.astype(np.float32))
+    def _refine(self, som, Z, rng):
+        """Move the codebook to the final features with the core SOM's batch map."""
+        end = float(self.radius_end)
+        refined = self._core_som(
+            tuple(som.map_size),
+            init=som.codebook.numpy(),
+            # one lattice step: neighbours still pull on each other, so
+            # units stranded between clusters move, and the order is kept
+            radius_start=max(_REFINE_RADIUS, end),
+            radius_end=end,
+            max_iter=self.refine_iter,
+            random_state=rng.randint(np.iinfo(np.int32).max),
+        ).fit(Z)
+        som.codebook.assign(refined.cluster_centers_.astype(np.float32))
 
-        # fitted state: NumPy only, computed before assignment
+    def _check_finite(self, values, what):
+        """Raise a clear error when training diverged: ``values`` are not all finite.
+
+        Without it the NaN would surface later as an error about the user's
+        data (the core SOM rejecting all-NaN rows of features).
+        """
+        values = np.asarray(values)
+        if not np.all(np.isfinite(values)):
+            kind = "NaN" if np.isnan(values).any() else "infinite"
+            raise FloatingPointError(
+                f"DeepSOMClusterer training diverged: {what} became {kind}. Lower "
+                f"learning_rate (now {self.learning_rate:g}) or scale the data, for "
+                "example to [0, 1] with sklearn.preprocessing.MinMaxScaler."
+            )
+
+    def _set_fitted(self, X, Z0, Z, networks, pretrain_curve, curve):
+        """The fitted state, NumPy only, from the trained networks."""
+        encoder, decoder, som = networks
         codebook = som.codebook.numpy()
+        self._check_finite(codebook, "the codebook")
+        map_size = tuple(som.map_size)
         first, second, qe = _engine.best_matching_units([Z], codebook)
         adjacent = adjacency_from_squared_distances(squared_grid_distances(map_size, self.topology, self.periodic))
         reconstruction = float(np.mean((_decode(decoder, Z) - X) ** 2))
@@ -683,15 +747,17 @@ class DeepSOMClusterer(ClassNamePrefixFeaturesOutMixin, ClusterMixin, Transforme
         self.reconstruction_error_ = reconstruction
         self.feature_variance_retained_ = float(Z.var(axis=0).sum()) / before if before > 0 else 0.0
         self.pretrain_loss_curve_ = pretrain_curve
-        self.loss_curve_ = np.array(curve, dtype=np.float64).reshape(-1, 3)
-        self._keras_cache = (encoder, decoder, som)
-        return self
+        self.loss_curve_ = curve
+        self._keras_cache = networks
 
     # -- inference ---------------------------------------------------------------
 
     def _check_test_data(self, X):
+        """Validate data for inference: float32 rows of the fitted width."""
         check_is_fitted(self)
-        return validate_data(self, X, reset=False, dtype=np.float32)
+        X = validate_data(self, X, reset=False, dtype=np.float32)
+        _check_magnitude(X)
+        return X
 
     def encode(self, X):
         """Latent features of ``X``: the encoder's output.
@@ -822,6 +888,21 @@ class DeepSOMClusterer(ClassNamePrefixFeaturesOutMixin, ClusterMixin, Transforme
 _INFERENCE_ROWS = 4096  # rows per network call at inference: bounds memory
 _NEGATIVES = 5  # random pairs per sample in the neighbour term, as UMAP's default
 _REFINE_RADIUS = 1.0  # radius at which the codebook refinement after joint training starts
+
+
+def _check_magnitude(X):
+    """Reject values whose squares overflow float32, the precision the networks train in.
+
+    Such data makes the reconstruction error infinite on the first batch.
+    """
+    limit = math.sqrt(np.finfo(np.float32).max / (8.0 * max(1, X.shape[1])))
+    largest = float(np.max(np.abs(X))) if X.size else 0.0
+    if largest > limit:
+        raise ValueError(
+            f"X has values up to {largest:.3g}, too large for DeepSOMClusterer, whose networks "
+            f"compute in float32 (limit {limit:.3g} for {X.shape[1]} features); scale the data, "
+            "for example to [0, 1] with sklearn.preprocessing.MinMaxScaler."
+        )
 
 
 def _encode(encoder, X):
