@@ -1,5 +1,6 @@
 """Tests for sksom.keras: the SOM layer, its schedule and the deep SOM estimator."""
 
+import copy
 import pickle
 import re
 
@@ -334,6 +335,54 @@ def test_refinement_moves_only_the_codebook_and_lowers_the_error():
     np.testing.assert_array_equal(refined.predict(X_DIGITS), refined.labels_)
 
 
+def test_codebook_starts_from_the_core_som_on_the_pretrained_features():
+    """Check that without joint training the codebook is a batch-SOM fixed point of the pretrained features.
+
+    The core SOM that initialises the codebook ends at the starting radius
+    of joint training (0.5): one more batch-map step there, written here in
+    NumPy (Gaussian neighbourhood, rectangular lattice), barely moves the
+    units. Units drawn at random from the features would move about a
+    quantization error or more.
+    """
+    model = DeepSOMClusterer((3, 3), **{**FAST, "max_iter": 0, "refine_iter": 0}).fit(X_DIGITS)
+    Z = model.encode(X_DIGITS).astype(np.float64)
+    W = model.cluster_centers_.astype(np.float64)
+    rows, cols = np.divmod(np.arange(9), 3)
+    grid_d2 = (rows[:, None] - rows[None]) ** 2 + (cols[:, None] - cols[None]) ** 2
+    d2 = ((Z[:, None] - W[None]) ** 2).sum(axis=2)
+    h = np.exp(-grid_d2[d2.argmin(axis=1)] / (2 * 0.5**2))  # (n_samples, n_units)
+    W_next = h.T @ Z / h.sum(axis=0)[:, None]
+    qe = np.sqrt(d2.min(axis=1)).mean()
+    assert np.linalg.norm(W_next - W, axis=1).max() < 0.2 * qe
+
+
+@pytest.mark.parametrize("term", ["reconstruction", "neighbor"])
+def test_training_step_descends_each_term(term):
+    """Check that one small SGD step on a single term of the joint loss lowers that term, computed with NumPy."""
+    from sksom.keras.deep import _dense_net, _make_step
+
+    rng = np.random.RandomState(0)
+    encoder = _dense_net(64, (16,), 3, "relu", rng, "encoder")
+    decoder = _dense_net(3, (16,), 64, "relu", rng, "decoder")
+    x, partners = X_DIGITS[:32], X_DIGITS[32:64]
+    negatives = rng.randint(32, size=(5, 32)).astype(np.int32)
+
+    def numpy_term():
+        z = np.asarray(encoder(x), dtype=np.float64)
+        if term == "reconstruction":
+            return np.mean((np.asarray(decoder(z.astype(np.float32)), dtype=np.float64) - x) ** 2)
+        q_pair = 1.0 / (1.0 + ((z - np.asarray(encoder(partners), dtype=np.float64)) ** 2).sum(axis=1))
+        q_random = 1.0 / (1.0 + ((z[None] - z[negatives]) ** 2).sum(axis=2))
+        return -np.log(q_pair + 1e-6).mean() - np.log(1.0 - q_random + 1e-3).sum(axis=0).mean()
+
+    weights = (1.0, 0.0, 0.0) if term == "reconstruction" else (0.0, 0.0, 1.0)
+    step = _make_step(encoder, decoder, None, keras.optimizers.SGD(0.05), weights, False)
+    before = numpy_term()
+    losses = step(tf.constant(x), tf.constant(partners), tf.constant(negatives))
+    assert float(losses[0 if term == "reconstruction" else 2]) == pytest.approx(before, rel=1e-4)
+    assert numpy_term() < before - 1e-4 * abs(before)
+
+
 def test_keras_encoder_is_copied_not_modified():
     """Check that a Keras encoder model is trained as a copy and the user's stays untouched."""
     encoder = keras.Sequential([keras.Input((64,)), keras.layers.Dense(8, activation="relu"), keras.layers.Dense(3)])
@@ -436,9 +485,15 @@ def _assert_state_is(model, before):
         np.testing.assert_array_equal(som.codebook.numpy(), model.cluster_centers_)
 
 
+@pytest.fixture(scope="module")
+def _fitted16_once():
+    return DeepSOMClusterer((2, 2), **TINY).fit(X16)
+
+
 @pytest.fixture
-def fitted16():
-    model = DeepSOMClusterer((2, 2), **TINY).fit(X16)
+def fitted16(_fitted16_once):
+    """A fitted model of its own for each test (a copy: the networks are rebuilt from the weights)."""
+    model = copy.deepcopy(_fitted16_once)
     return model, model.predict(X16)  # predict also fills the Keras cache
 
 
