@@ -35,6 +35,9 @@ from .._topology import NEIGHBORHOODS, squared_distances_to
 from .device import scope as _scope
 
 KINDS = ("recursive", "merge")
+# XLA compiles the loop once per block shape, which takes seconds; below this
+# many steps per block the plain graph runs the whole data faster than that.
+XLA_MIN_STEPS = 1024
 
 
 def _squared_distances(A, B):
@@ -67,7 +70,7 @@ def _spec(rank, dtype):
 
 
 @functools.cache
-def _train_fn(kind, neighborhood, dtype):
+def _train_fn(kind, neighborhood, dtype, jit):
     h_fn = NEIGHBORHOODS[neighborhood]
 
     @tf.function(
@@ -76,7 +79,7 @@ def _train_fn(kind, neighborhood, dtype):
             _spec(2, dtype), _spec(2, dtype), _spec(2, dtype), _spec(2, dtype), _spec(1, dtype),
             _spec(0, dtype), tf.TensorSpec([], tf.int32),
         ],
-        jit_compile=True,
+        jit_compile=jit,
         autograph=False,
     )
     def train(X, weights, sigmas, rates, mix, W, C, context, coordinates, periods, gamma, n):
@@ -100,13 +103,13 @@ def _train_fn(kind, neighborhood, dtype):
 
 
 @functools.cache
-def _predict_fn(kind, dtype, full):
+def _predict_fn(kind, dtype, full, jit):
     @tf.function(
         input_signature=[
             _spec(3, dtype), _spec(2, dtype), _spec(2, dtype), _spec(2, dtype), _spec(0, dtype),
             _spec(0, dtype), _spec(0, dtype),
         ],
-        jit_compile=True,
+        jit_compile=jit,
         autograph=False,
     )
     def predict(X, W, C, context, p1, p2, gamma):
@@ -153,7 +156,7 @@ def train_blocks(kind, blocks, W, C, coordinates, periods, neighborhood, gamma, 
         context = None
         for X, weights, sigmas, rates, mix, n in blocks:
             if context is None:
-                train = _train_fn(kind, neighborhood, dtype)
+                train = _train_fn(kind, neighborhood, dtype, X.shape[0] >= XLA_MIN_STEPS)
                 context = tf.constant(empty_context(X.shape[1], W, C))
             W_t, C_t, context = train(
                 tf.constant(X), tf.constant(weights), tf.constant(sigmas), tf.constant(rates),
@@ -171,7 +174,6 @@ def predict_blocks(kind, blocks, W, C, p1, p2, gamma, full=False, device=None):
     n_sequences, n_units) with ``full``, else the BMU's (n, n_sequences).
     """
     dtype = tf.as_dtype(W.dtype)
-    predict = _predict_fn(kind, dtype, full)
     out = []
     with _scope(device):
         W_t, C_t = tf.constant(W), tf.constant(C)
@@ -179,6 +181,7 @@ def predict_blocks(kind, blocks, W, C, p1, p2, gamma, full=False, device=None):
         context = None
         for X, n in blocks:
             if context is None:
+                predict = _predict_fn(kind, dtype, full, X.shape[0] >= XLA_MIN_STEPS)
                 context = tf.constant(empty_context(X.shape[1], W, C))
             bmus, energies, context = predict(tf.constant(X), W_t, C_t, context, *scalars)
             out.append((bmus.numpy()[:n], energies.numpy()[:n]))
