@@ -416,8 +416,11 @@ def _first_error_line(stderr):
 def run_watched(spec, timeout, memory_limit_mb, poll=0.05):
     """Run :func:`sweep_worker` in a fresh process, killing it past ``timeout`` or ``memory_limit_mb``.
 
-    RLIMIT_AS cannot bound TensorFlow, which reserves far more address space
-    than it uses, so the resident set is watched from here instead. Returns
+    The fit has ``timeout`` seconds, and the evaluation as many again from
+    the moment the fit's line arrives: a slow evaluation by a dense
+    ``sksom.metrics`` must not cost a fit its figures. RLIMIT_AS cannot
+    bound TensorFlow, which reserves far more address space than it uses,
+    so the resident set is watched from here instead. Returns
     ``(status, merged JSON lines, error line, highest resident set seen)``
     with status ``"ok"``, ``"timeout"``, ``"over memory limit"`` or
     ``"OOM/failed"``.
@@ -427,13 +430,15 @@ def run_watched(spec, timeout, memory_limit_mb, poll=0.05):
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONWARNINGS="ignore", OMP_WAIT_POLICY="PASSIVE")
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         proc = subprocess.Popen(cmd, stdout=out, stderr=err, text=True, env=env, start_new_session=True)
-        start, seen, status = time.monotonic(), 0.0, None
+        deadline, seen, status, fitted = time.monotonic() + timeout, 0.0, None, False
         while proc.poll() is None:
             rss = _proc_status_mb(proc.pid, "VmRSS") or 0.0
             seen = max(seen, rss)
+            if not fitted and b'{"fit_s"' in os.pread(out.fileno(), 1 << 16, 0):  # the fit's line has come
+                fitted, deadline = True, time.monotonic() + timeout
             if rss > memory_limit_mb:
                 status = "over memory limit"
-            elif time.monotonic() - start > timeout:
+            elif time.monotonic() > deadline:
                 status = "timeout"
             if status:
                 os.killpg(proc.pid, signal.SIGKILL)  # the worker's own session: only what we started
