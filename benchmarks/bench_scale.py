@@ -85,6 +85,7 @@ Usage::
     python benchmarks/bench_scale.py --sweep      # map sizes 10x10..300x300, digits and MNIST (an hour or more)
     python benchmarks/bench_scale.py --sweep --sizes 10 25 50 --datasets digits --json sweep.json
     python benchmarks/bench_scale.py --sweep --libraries sksom xpysom --max-side sksom=100 --memory-limit 5
+    python benchmarks/bench_scale.py --compare before.json after.json   # two sweeps side by side
     python benchmarks/bench_scale.py              # rows, units and memmap (a few minutes)
     python benchmarks/bench_scale.py --quick      # small sizes, smoke run
     python benchmarks/bench_scale.py --no-memmap  # skip the 2 GiB file
@@ -575,6 +576,39 @@ def run_sweep(args):
     return report
 
 
+def compare_reports(paths):
+    """Print the runs of several ``--json`` reports side by side, one row per data set, map and library."""
+    reports = [json.loads(Path(path).read_text()) for path in paths]
+    for i, report in enumerate(reports):
+        print(f"[{i}] {paths[i]}: sksom from {report['sksom_source']}, load at start "
+              f"{' '.join(f'{x:.1f}' for x in report['load_at_start'])}")
+    rows = {}
+    for i, report in enumerate(reports):
+        for r in report["runs"]:
+            rows.setdefault((r["dataset"], r["side"], r["library"]), {})[i] = r
+
+    def cell(r):
+        if r is None:
+            return f"{'':>41}"
+        if r.get("fit_s") is None:
+            return f"{r['status'][:41]:>41}"
+        te = "-" if r.get("te") is None else f"{r['te']:.3f}"
+        ratio = "-" if r.get("x_fastest_peer") is None else f"{r['x_fastest_peer']:.2f}"
+        return f"{r['fit_s']:8.2f} {r['peak_rss_mb']:6.0f} {r['peak_above_baseline_mb']:6.0f} {r.get('qe', float('nan')):#7.4g} " \
+               f"{te:>5} {ratio:>5}"
+
+    head = f"{'fit s':>8} {'peak':>6} {'+base':>6} {'QE':>7} {'TE':>5} {'xfast':>5}"
+    print(f"{'data':<7} {'map':>7} {'library':<8} " + " | ".join(head for _ in reports))
+    order = {"digits": 0, "mnist": 1}
+    for key in sorted(rows, key=lambda k: (order.get(k[0], 9), k[1], SWEEP_LIBRARIES.index(k[2]))):
+        dataset, side, lib = key
+        print(f"{dataset:<7} {f'{side}x{side}':>7} {lib:<8} " + " | ".join(cell(rows[key].get(i)) for i in range(len(reports))))
+    for i, report in enumerate(reports):
+        for slope in report["slopes"]:
+            print(f"[{i}] {slope['dataset']:<7} {slope['library']:<8} slope {slope['slope']:.2f} "
+                  f"({slope['n_maps']} maps, {slope['from_units']} to {slope['to_units']} units)")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
@@ -598,6 +632,8 @@ def main(argv=None):
     sweep.add_argument("--max-side", nargs="+", default=[], metavar="LIB=SIDE",
                        help="leave out maps larger than SIDE for LIB, e.g. sksom=100")
     sweep.add_argument("--json", default=None, metavar="PATH", help="write the runs and slopes as JSON")
+    sweep.add_argument("--compare", nargs="+", default=None, metavar="JSON",
+                       help="print the runs of these --json reports side by side, and stop")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--sweep-worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -606,6 +642,9 @@ def main(argv=None):
         return
     if args.sweep_worker:
         sweep_worker(json.loads(args.sweep_worker))
+        return
+    if args.compare:
+        compare_reports(args.compare)
         return
     if args.sweep:
         args.sizes = sorted(set(args.sizes))
