@@ -536,8 +536,9 @@ def test_diverging_refit_keeps_the_fitted_model(fitted16):
     model, labels = fitted16
     before = _snapshot(model)
     with pytest.raises(FloatingPointError, match="diverged.*learning_rate"):
-        model.set_params(learning_rate=1e6).fit(X16)
+        model.set_params(learning_rate=1e6).fit(X25)
     _assert_state_is(model, before)
+    assert model.n_features_in_ == 16
     np.testing.assert_array_equal(model.predict(X16), labels)
 
 
