@@ -11,6 +11,7 @@ the gases, the sequence maps) implements ``_fit(data, partial)`` and
 """
 
 import contextlib
+import copy
 import math
 from numbers import Integral
 
@@ -66,7 +67,11 @@ def engine():
 @contextlib.contextmanager
 def rollback_on_error(estimator):
     """Restore the estimator's attributes if the block fails or is interrupted."""
-    saved = dict(estimator.__dict__)
+    # A random state is advanced in place by the failed call: save a copy.
+    saved = {
+        key: copy.deepcopy(value) if isinstance(value, (np.random.RandomState, np.random.Generator)) else value
+        for key, value in estimator.__dict__.items()
+    }
     try:
         yield
     except BaseException:
