@@ -149,6 +149,18 @@ def test_epoch_matches_numpy_reference(context, weighted):
     np.testing.assert_allclose(model.contexts_, C, rtol=1e-6, atol=1e-9)
 
 
+def test_compiled_kernel_matches_numpy_reference(monkeypatch):
+    """Check that the XLA-compiled loop (long sequences) follows the same equations."""
+    import sksom._engine.sequence as kernels
+
+    monkeypatch.setattr(kernels, "XLA_MIN_STEPS", 1)
+    model, params, W0, C0 = _model_and_start("recursive", X_two)
+    model.fit(X_two, lengths=LENGTHS_TWO)
+    W, C = _reference_epoch(X_two, LENGTHS_TWO, W0, C0, unit_coordinates(params["map_size"]), params)
+    np.testing.assert_allclose(model.cluster_centers_, W, rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(model.contexts_, C, rtol=1e-6, atol=1e-9)
+
+
 @pytest.mark.parametrize("context", ["recursive", "merge"])
 def test_predict_and_transform_match_numpy_reference(context, monkeypatch):
     """Check that prediction restarts the context at each sequence, across time blocks."""
