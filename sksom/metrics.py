@@ -47,6 +47,7 @@ from scipy.special import logsumexp
 from sklearn.utils import check_array
 
 from ._topology import NEIGHBORHOODS, adjacency, squared_grid_distances
+from .utils import map_input
 
 _CHUNK_ELEMENTS = 2**22  # distance-matrix entries computed at once
 
@@ -133,8 +134,9 @@ def topographic_error_from_bmus(first, second, adjacent, *, sample_weight=None):
     ----------
     first, second : ndarray of shape (n_samples,)
         Indices of the first and second best-matching units.
-    adjacent : ndarray of shape (n_units, n_units), dtype=bool
-        Lattice adjacency, as returned by :func:`sksom._topology.adjacency`.
+    adjacent : {ndarray, sparse matrix} of shape (n_units, n_units), dtype=bool
+        Adjacency of the units: the lattice's (:func:`sksom._topology.adjacency`)
+        or a gas's ``edges_``.
     sample_weight : array-like of shape (n_samples,), default=None
         Weights of the samples.
 
@@ -145,7 +147,8 @@ def topographic_error_from_bmus(first, second, adjacent, *, sample_weight=None):
     """
     if adjacent.shape[0] < 2:
         return 0.0
-    return _weighted_mean(~adjacent[first, second], sample_weight)
+    # A sparse matrix indexed by two arrays gives a (1, n) matrix.
+    return _weighted_mean(~np.asarray(adjacent[first, second], dtype=bool).ravel(), sample_weight)
 
 
 def topographic_error(X, codebook, map_size, *, topology="rectangular", periodic=False, sample_weight=None):
@@ -436,35 +439,6 @@ def _mixture_log_likelihood(X, codebook, sample_weight=None, max_iter=100, tol=1
     return mean_log_lik, total
 
 
-def _unwrap(model):
-    """The fitted SOM of ``model`` and the steps that feed it (or ``None``).
-
-    ``model`` is a fitted :class:`~sksom.SOMClusterer` or a
-    :class:`~sklearn.pipeline.Pipeline` whose last step is one.
-    """
-    from sklearn.utils.validation import check_is_fitted
-
-    preprocess = None
-    som = model
-    if hasattr(model, "steps"):
-        som = model[-1]
-        preprocess = model[:-1] if len(model.steps) > 1 else None
-    if not (hasattr(som, "map_size") and hasattr(som, "fit")):
-        raise TypeError(
-            f"Expected a fitted SOMClusterer or a Pipeline whose last step is one; got {type(som).__name__}."
-        )
-    check_is_fitted(som, "cluster_centers_")
-    return som, preprocess
-
-
-def _som_input(model, X):
-    """The fitted SOM of ``model`` and ``X`` passed through its preprocessing."""
-    som, preprocess = _unwrap(model)
-    if preprocess is not None:
-        X = preprocess.transform(X)
-    return som, X
-
-
 def map_size_scorer(estimator, X, y=None):
     """Scorer that selects the map size: a per-sample BIC of the codebook.
 
@@ -530,7 +504,7 @@ def map_size_scorer(estimator, X, y=None):
     >>> search.best_params_["map_size"]
     (4, 4)
     """
-    som, X = _som_input(estimator, X)
+    som, X = map_input(estimator, X)
     mean_log_lik, _ = _mixture_log_likelihood(X, som.cluster_centers_)
     n_train = np.shape(som.labels_)[0]
     return 2.0 * mean_log_lik - _mixture_n_params(som.cluster_centers_) * np.log(n_train) / n_train
