@@ -241,11 +241,12 @@ class RecursiveSOM(LatticeMixin, BaseMap):
     >>> from sksom import RecursiveSOM
     >>> X = np.tile([[0.0], [1.0], [1.0]], (30, 1))  # 0, 1, 1, 0, 1, 1, ...
     >>> som = RecursiveSOM(map_size=(1, 3), max_iter=5, random_state=0).fit(X)
-    >>> labels = som.predict(X)
-    >>> labels.shape
-    (90,)
-    >>> bool(labels[1] != labels[2])  # the two 1s have different pasts
-    True
+    >>> som.predict(X)[:6]
+    array([0, 2, 2, 0, 2, 2])
+    >>> som.contexts_.shape  # recursive contexts: one entry per unit
+    (3, 3)
+    >>> som.generate(4).shape
+    (4, 1)
     """
 
     _parameter_constraints = {

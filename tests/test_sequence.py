@@ -149,6 +149,34 @@ def test_epoch_matches_numpy_reference(context, weighted):
     np.testing.assert_allclose(model.contexts_, C, rtol=1e-6, atol=1e-9)
 
 
+def test_lockstep_step_capped_at_one(monkeypatch):
+    """Check that units pulled by several sequences at once never overshoot the target."""
+    x = np.array([0.3, 0.7])
+    W0 = np.random.RandomState(0).uniform(size=(6, 2))
+    C0 = np.zeros((6, 6))
+    monkeypatch.setattr(RecursiveSOM, "_initial_state", lambda self, X, map_size, rng: (W0.copy(), C0.copy()))
+    # Four one-step sequences with the same input: a summed step of 4 x 0.9 at the BMU.
+    model = RecursiveSOM(**{**COMMON, "learning_rate_start": 0.9}).fit(np.tile(x, (4, 1)), lengths=[1, 1, 1, 1])
+    moved = (model.cluster_centers_ - W0) / (x - W0)
+    # Each unit moves along its segment towards x by a factor in [0, 1] (the same for both features).
+    np.testing.assert_allclose(moved[:, 0], moved[:, 1])
+    assert np.all(moved >= 0) and np.all(moved <= 1 + 1e-12)
+    bmu = np.argmin(((x - W0) ** 2).sum(axis=1))
+    np.testing.assert_allclose(model.cluster_centers_[bmu], x)
+
+
+def test_compiled_kernel_matches_numpy_reference(monkeypatch):
+    """Check that the XLA-compiled loop (long sequences) follows the same equations."""
+    import sksom._engine.sequence as kernels
+
+    monkeypatch.setattr(kernels, "XLA_MIN_STEPS", 1)
+    model, params, W0, C0 = _model_and_start("recursive", X_two)
+    model.fit(X_two, lengths=LENGTHS_TWO)
+    W, C = _reference_epoch(X_two, LENGTHS_TWO, W0, C0, unit_coordinates(params["map_size"]), params)
+    np.testing.assert_allclose(model.cluster_centers_, W, rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(model.contexts_, C, rtol=1e-6, atol=1e-9)
+
+
 @pytest.mark.parametrize("context", ["recursive", "merge"])
 def test_predict_and_transform_match_numpy_reference(context, monkeypatch):
     """Check that prediction restarts the context at each sequence, across time blocks."""
