@@ -26,13 +26,11 @@ The package holds two modules: ``layer`` (:class:`SOMLayer`,
 dataset loaders that used to live here are in :mod:`sksom.datasets`.
 """
 
-import os
-
-# Keep TensorFlow's C++ start-up chatter out of the user's terminal.
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
 import warnings
 
+# TensorFlow starts through the engine, which keeps its start-up notices out
+# of the user's terminal (unless TF_CPP_MIN_LOG_LEVEL is set) and shows errors.
+from .._engine import device as _device  # noqa: F401  (imported for its quiet start-up)
 from .deep import DeepSOMClusterer
 from .layer import SOMLayer, SOMRadiusSchedule
 
