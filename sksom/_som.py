@@ -10,6 +10,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
 from ._base import BaseMap, LatticeMixin, engine, scan_step
+from . import _plsom
 from ._data import feature_ranges, weighted_statistics
 from ._progress import report_epoch
 from ._topology import (
@@ -23,7 +24,7 @@ from ._topology import (
     unit_coordinates,
 )
 
-ALGORITHMS = ("batch", "online", "minibatch")
+ALGORITHMS = ("batch", "online", "minibatch", *_plsom.PLSOM_ALGORITHMS)
 INITS = ("pca", "random", "sample")
 
 _MINIBATCH_SIZE = 128
@@ -273,6 +274,12 @@ class SOMClusterer(LatticeMixin, BaseMap):
                 "batch map's weighted mean is undefined; use algorithm='online' or "
                 "'minibatch', or another neighborhood."
             )
+        if self.algorithm in _plsom.PLSOM_ALGORITHMS and self.neighborhood != "gaussian":
+            raise ValueError(
+                f"algorithm={self.algorithm!r} uses its own Gaussian neighbourhood "
+                f"exp(-d^2 / Theta^2); got neighborhood={self.neighborhood!r}. Leave "
+                "neighborhood='gaussian' or choose another algorithm."
+            )
         if self.strategy is not None and self.algorithm != "batch":
             raise ValueError(
                 f"strategy={self.strategy!r} distributes the batch map only; got "
@@ -365,6 +372,8 @@ class SOMClusterer(LatticeMixin, BaseMap):
         kernels = engine()
         step = self._chunk_size(codebook.shape[0], data.n_features)
         dtype = codebook.dtype
+        if self.algorithm in _plsom.PLSOM_ALGORITHMS:
+            return _plsom.run_epoch(self, kernels, data, codebook, map_size, step, rng, device)
         if self.algorithm == "batch":
             progress = epoch / (self.max_iter - 1) if self.max_iter > 1 else 1.0
             radius, rate = self._schedule(progress, map_size)
@@ -408,6 +417,8 @@ class SOMClusterer(LatticeMixin, BaseMap):
             coordinates = self.unit_coordinates_
             codebook = self.cluster_centers_
             n_iter = self.n_iter_
+        if self.algorithm in _plsom.PLSOM_ALGORITHMS:
+            _plsom.start_normaliser(self, data, scan_step(data.n_features), fresh)
         D2 = squared_grid_distances(map_size, self.topology, self.periodic)
         adjacent = adjacency_from_squared_distances(D2)
         # The lattice distances stay on the device for the whole fit.

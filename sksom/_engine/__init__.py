@@ -3,7 +3,8 @@
 (:mod:`sksom.keras`, which users import explicitly, is the other one.)
 
 Modules: :mod:`.device` (devices, placement, ``tf.distribute`` strategies)
-and one module of stateless kernels per family of maps (:mod:`.som`). Every
+and one module of stateless kernels per family of maps (:mod:`.som`,
+:mod:`.plsom`). Every
 public function takes NumPy arrays (or iterables of NumPy chunks) and returns
 NumPy arrays; no TensorFlow object is handed back to the caller. ``import
 sksom`` never imports this package: estimators import it on first use.
@@ -28,3 +29,4 @@ from .som import (  # noqa: F401
     neighborhood_matrix,
     online_epoch,
 )
+from .plsom import plsom_epoch  # noqa: F401

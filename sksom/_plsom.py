@@ -1,0 +1,111 @@
+"""The NumPy side of the parameterless SOM: its normaliser and one epoch's driver.
+
+``SOMClusterer(algorithm="plsom")`` normalises each sample's squared error by
+``r``, the largest squared error seen so far (Berglund & Sitte 2006);
+``algorithm="plsom2"`` by the squared diameter of the data seen so far
+(Berglund 2010), so that a single far outlier, which sets ``r`` for good under
+PLSOM, does not shrink every later step. The diameter is estimated as in
+PLSOM2, from the samples that are extreme along some feature (at most two per
+feature): the largest distance between two of them. Those rows are the fitted
+state that lets :meth:`~sksom.SOMClusterer.partial_fit` continue.
+"""
+
+import numpy as np
+
+from ._topology import lattice_periods, unit_coordinates
+
+PLSOM_ALGORITHMS = ("plsom", "plsom2")
+# Rows of the extreme set compared at once when measuring its diameter.
+_BLOCK = 1024
+
+
+def extreme_rows(data, step, previous=None):
+    """Rows that attain the minimum or maximum of some feature, among the
+    samples of positive weight and the ``previous`` extreme rows.
+
+    NaN (missing) entries never attain an extreme. Returns a float64 array of
+    at most ``2 * n_features`` distinct rows.
+    """
+    best_low = best_high = None
+    low_rows = high_rows = None
+    candidates = [] if previous is None else [(previous, np.ones(len(previous)))]
+
+    def chunks():
+        yield from candidates
+        yield from data.chunks(step, np.float64)
+
+    for X, w in chunks():
+        X = X[w > 0]
+        if not len(X):
+            continue
+        low_X = np.where(np.isnan(X), np.inf, X)
+        high_X = np.where(np.isnan(X), -np.inf, X)
+        low_at, high_at = low_X.argmin(axis=0), high_X.argmax(axis=0)
+        columns = np.arange(X.shape[1])
+        low, high = low_X[low_at, columns], high_X[high_at, columns]
+        if best_low is None:
+            best_low, best_high = low, high
+            low_rows, high_rows = X[low_at], X[high_at]
+            continue
+        better_low, better_high = low < best_low, high > best_high
+        best_low = np.where(better_low, low, best_low)
+        best_high = np.where(better_high, high, best_high)
+        low_rows = np.where(better_low[:, None], X[low_at], low_rows)
+        high_rows = np.where(better_high[:, None], X[high_at], high_rows)
+    rows = np.concatenate([low_rows, high_rows])
+    # Many features share their extreme sample: keep each row once.
+    return np.unique(rows, axis=0, equal_nan=True)
+
+
+def squared_diameter(rows):
+    """Largest squared distance between two rows, over the features both observe."""
+    observed = ~np.isnan(rows)
+    A = np.where(observed, rows, 0.0)
+    M = observed.astype(np.float64)
+    A2 = A * A
+    largest = 0.0
+    for start in range(0, len(A), _BLOCK):
+        block = slice(start, start + _BLOCK)
+        d2 = A2[block] @ M.T + M[block] @ A2.T - 2.0 * (A[block] @ A.T)
+        largest = max(largest, float(d2.max()))
+    return max(largest, 0.0)
+
+
+def start_normaliser(estimator, data, step, fresh):
+    """Set the estimator's PLSOM state for a call to ``fit`` or ``partial_fit``.
+
+    ``_plsom_r``: the normaliser ``r`` (0 on a fresh PLSOM start, so that the
+    first sample sets it). For PLSOM2, ``_plsom_extremes`` (the extreme rows
+    of all data seen, this call's included) and ``r`` its squared diameter.
+    """
+    if fresh:
+        estimator.__dict__.pop("_plsom_r", None)
+        estimator.__dict__.pop("_plsom_extremes", None)
+    if estimator.algorithm == "plsom2":
+        rows = extreme_rows(data, step, getattr(estimator, "_plsom_extremes", None))
+        estimator._plsom_extremes = rows
+        estimator._plsom_r = squared_diameter(rows)
+    else:
+        estimator._plsom_r = float(getattr(estimator, "_plsom_r", 0.0))
+
+
+def run_epoch(estimator, kernels, data, codebook, map_size, step, rng, device):
+    """One PLSOM epoch over the data in a seeded random order.
+
+    A sample's step is scaled by its weight relative to the mean weight of the
+    call's data (``w n / sum(w)``), capped at 1. Returns the codebook and the
+    last neighbourhood width; ``_plsom_r`` carries the normaliser on.
+    """
+    dtype = codebook.dtype
+    scale = data.n_samples / data.sample_weight.sum()
+    chunks = ((X, w * dtype.type(scale)) for X, w, _ in data.shuffled_chunks(step, dtype, rng))
+    beta, theta_min = estimator._radius_range(map_size)
+    codebook, r, theta = kernels.plsom_epoch(
+        chunks, codebook,
+        unit_coordinates(map_size, estimator.topology),
+        lattice_periods(map_size, estimator.topology, estimator.periodic),
+        estimator._plsom_r, beta, theta_min,
+        adaptive=estimator.algorithm == "plsom", device=device, masked=data.masked,
+    )
+    estimator._plsom_r = r
+    return codebook, theta
