@@ -19,22 +19,15 @@ PLSOM_ALGORITHMS = ("plsom", "plsom2")
 _BLOCK = 1024
 
 
-def extreme_rows(data, step, previous=None):
+def extreme_rows(data, step):
     """Rows that attain the minimum or maximum of some feature, among the
-    samples of positive weight and the ``previous`` extreme rows.
+    samples of positive weight.
 
     NaN (missing) entries never attain an extreme. Returns a float64 array of
     at most ``2 * n_features`` distinct rows.
     """
-    best_low = best_high = None
-    low_rows = high_rows = None
-    candidates = [] if previous is None else [(previous, np.ones(len(previous)))]
-
-    def chunks():
-        yield from candidates
-        yield from data.chunks(step, np.float64)
-
-    for X, w in chunks():
+    best_low = best_high = low_rows = high_rows = None
+    for X, w in data.chunks(step, np.float64):
         X = X[w > 0]
         if not len(X):
             continue
@@ -44,17 +37,15 @@ def extreme_rows(data, step, previous=None):
         columns = np.arange(X.shape[1])
         low, high = low_X[low_at, columns], high_X[high_at, columns]
         if best_low is None:
-            best_low, best_high = low, high
-            low_rows, high_rows = X[low_at], X[high_at]
+            best_low, best_high, low_rows, high_rows = low, high, X[low_at], X[high_at]
             continue
         better_low, better_high = low < best_low, high > best_high
         best_low = np.where(better_low, low, best_low)
         best_high = np.where(better_high, high, best_high)
         low_rows = np.where(better_low[:, None], X[low_at], low_rows)
         high_rows = np.where(better_high[:, None], X[high_at], high_rows)
-    rows = np.concatenate([low_rows, high_rows])
     # Many features share their extreme sample: keep each row once.
-    return np.unique(rows, axis=0, equal_nan=True)
+    return np.unique(np.concatenate([low_rows, high_rows]), axis=0, equal_nan=True)
 
 
 def squared_diameter(rows):
@@ -72,21 +63,16 @@ def squared_diameter(rows):
 
 
 def start_normaliser(estimator, data, step, fresh):
-    """Set the estimator's PLSOM state for a call to ``fit`` or ``partial_fit``.
+    """Set ``_plsom_r``, the normaliser ``r``, for a call to ``fit`` or ``partial_fit``.
 
-    ``_plsom_r``: the normaliser ``r`` (0 on a fresh PLSOM start, so that the
-    first sample sets it). For PLSOM2, ``_plsom_extremes`` (the extreme rows
-    of all data seen, this call's included) and ``r`` its squared diameter.
+    PLSOM: the largest squared error of earlier calls (0 on a fresh start, so
+    that the first sample sets it). PLSOM2: the squared diameter of this
+    call's data, whatever came before.
     """
-    if fresh:
-        estimator.__dict__.pop("_plsom_r", None)
-        estimator.__dict__.pop("_plsom_extremes", None)
     if estimator.algorithm == "plsom2":
-        rows = extreme_rows(data, step, getattr(estimator, "_plsom_extremes", None))
-        estimator._plsom_extremes = rows
-        estimator._plsom_r = squared_diameter(rows)
+        estimator._plsom_r = squared_diameter(extreme_rows(data, step))
     else:
-        estimator._plsom_r = float(getattr(estimator, "_plsom_r", 0.0))
+        estimator._plsom_r = 0.0 if fresh else float(getattr(estimator, "_plsom_r", 0.0))
 
 
 def run_epoch(estimator, kernels, data, codebook, map_size, step, rng, device):
