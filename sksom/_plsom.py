@@ -24,28 +24,30 @@ def extreme_rows(data, step):
     samples of positive weight.
 
     NaN (missing) entries never attain an extreme. Returns a float64 array of
-    at most ``2 * n_features`` distinct rows.
+    the distinct such rows (at most ``2 * n_features``); only their indices
+    are kept during the pass, so memory stays linear in ``n_features``.
     """
-    best_low = best_high = low_rows = high_rows = None
-    for X, w in data.chunks(step, np.float64):
-        X = X[w > 0]
-        if not len(X):
+    low = high = low_at = high_at = None
+    for start, (X, w) in zip(range(0, data.n_samples, step), data.chunks(step, np.float64)):
+        # Zero-weight samples are ignored: they take no part in the extremes.
+        X = np.where((w > 0)[:, None], X, np.nan)
+        if np.isnan(X).all():
             continue
-        low_X = np.where(np.isnan(X), np.inf, X)
-        high_X = np.where(np.isnan(X), -np.inf, X)
-        low_at, high_at = low_X.argmin(axis=0), high_X.argmax(axis=0)
+        low_X, high_X = np.where(np.isnan(X), np.inf, X), np.where(np.isnan(X), -np.inf, X)
+        rows_low, rows_high = low_X.argmin(axis=0), high_X.argmax(axis=0)
         columns = np.arange(X.shape[1])
-        low, high = low_X[low_at, columns], high_X[high_at, columns]
-        if best_low is None:
-            best_low, best_high, low_rows, high_rows = low, high, X[low_at], X[high_at]
+        chunk_low, chunk_high = low_X[rows_low, columns], high_X[rows_high, columns]
+        if low is None:
+            low, high, low_at, high_at = chunk_low, chunk_high, start + rows_low, start + rows_high
             continue
-        better_low, better_high = low < best_low, high > best_high
-        best_low = np.where(better_low, low, best_low)
-        best_high = np.where(better_high, high, best_high)
-        low_rows = np.where(better_low[:, None], X[low_at], low_rows)
-        high_rows = np.where(better_high[:, None], X[high_at], high_rows)
-    # Many features share their extreme sample: keep each row once.
-    return np.unique(np.concatenate([low_rows, high_rows]), axis=0, equal_nan=True)
+        better_low, better_high = chunk_low < low, chunk_high > high
+        low, high = np.where(better_low, chunk_low, low), np.where(better_high, chunk_high, high)
+        low_at = np.where(better_low, start + rows_low, low_at)
+        high_at = np.where(better_high, start + rows_high, high_at)
+    # Many features share their extreme sample: read each row once. A feature
+    # no positive-weight sample observed points at a row that still has weight.
+    found = np.concatenate([low_at[np.isfinite(low)], high_at[np.isfinite(high)]])
+    return data.rows(np.unique(found), np.float64)
 
 
 def squared_diameter(rows):
@@ -67,12 +69,14 @@ def start_normaliser(estimator, data, step, fresh):
 
     PLSOM: the largest squared error of earlier calls (0 on a fresh start, so
     that the first sample sets it). PLSOM2: the squared diameter of this
-    call's data, whatever came before.
+    call's data, whatever came before; a call whose samples are all equal
+    (diameter 0, e.g. a single-sample ``partial_fit``) keeps the earlier one.
     """
+    previous = 0.0 if fresh else float(getattr(estimator, "_plsom_r", 0.0))
     if estimator.algorithm == "plsom2":
-        estimator._plsom_r = squared_diameter(extreme_rows(data, step))
+        estimator._plsom_r = squared_diameter(extreme_rows(data, step)) or previous
     else:
-        estimator._plsom_r = 0.0 if fresh else float(getattr(estimator, "_plsom_r", 0.0))
+        estimator._plsom_r = previous
 
 
 def run_epoch(estimator, kernels, data, codebook, map_size, step, rng, device):

@@ -86,9 +86,11 @@ class SOMClusterer(LatticeMixin, BaseMap):
         Neighbourhood radius at the start of training, in lattice units.
         ``None`` means a quarter of the longer side with ``init="pca"`` (the
         map starts ordered) and half of it otherwise; never below
-        ``radius_end``.
+        ``radius_end``. For ``"plsom"`` and ``"plsom2"``, the largest
+        neighbourhood width beta, with the same default.
     radius_end : float, default=1.0
-        Neighbourhood radius at the end of training.
+        Neighbourhood radius at the end of training. For ``"plsom"`` and
+        ``"plsom2"``, the smallest neighbourhood width theta_min.
     radius_decay : {"linear", "exponential", "inverse"}, default="exponential"
         How the radius goes from ``radius_start`` to ``radius_end``. The
         geometric (exponential) default orders the map in the first epochs
@@ -108,14 +110,34 @@ class SOMClusterer(LatticeMixin, BaseMap):
     learning_rate_decay : {"linear", "exponential", "inverse"}, \
             default="inverse"
         How the learning rate goes from start to end.
-    algorithm : {"batch", "online", "minibatch"}, default="batch"
+    algorithm : {"batch", "online", "minibatch", "plsom", "plsom2"}, \
+            default="batch"
         ``"batch"``: Kohonen's batch map, each unit set to the
         neighbourhood-weighted mean of the data. ``"online"``: the sequential
         rule ``w += lr * h * (x - w)``, one sample at a time in random order.
         ``"minibatch"``: the online rule averaged over mini-batches of
-        ``batch_size`` samples.
+        ``batch_size`` samples. ``"plsom"``: the parameterless SOM (Berglund
+        & Sitte 2006), one sample at a time in random order: with ``c`` the
+        BMU, ``eps = |x - w_c|^2 / r``, ``r`` the largest such squared error
+        seen so far (kept in the fitted estimator, so that
+        :meth:`partial_fit` continues it; a new :meth:`fit` starts afresh),
+        sets both the step and the width ``Theta = (radius_start -
+        radius_end) ln(1 + eps (e - 1)) + radius_end`` of the paper's
+        Gaussian: ``w_i += eps exp(-d_i^2 / Theta^2) (x - w_i)``.
+        ``"plsom2"``: the same with ``r`` the squared diameter of the data of
+        each call (the largest distance between samples extreme along some
+        feature; ``eps`` capped at 1), so that the errors of a past
+        transient, such as a shift of the data, do not keep the steps small.
+        Neither resists a far outlier (see the user guide). Both need
+        ``neighborhood="gaussian"``, ignore ``learning_rate_start``,
+        ``learning_rate_end``, ``learning_rate_decay`` and
+        ``radius_decay``, and run ``max_iter`` epochs in :meth:`fit`. A
+        sample weight multiplies the sample's step by its weight over the
+        mean weight of the call's data, the step capped at 1.
     max_iter : int, default=20
-        Number of epochs (passes over the data) of :meth:`fit`.
+        Number of epochs (passes over the data) of :meth:`fit`; also the
+        length of the radius and learning-rate schedules (which
+        ``"plsom"`` and ``"plsom2"`` do not have).
     batch_size : int or "auto", default="auto"
         Rows processed at once; bounds memory, since the data is never
         processed whole. For ``"minibatch"`` it is the mini-batch size

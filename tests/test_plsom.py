@@ -109,14 +109,24 @@ def test_plsom_r_is_carried_across_partial_fit():
 
 def test_plsom_sample_weight_scales_the_step_capped_at_one():
     """Check that a weight multiplies eps relative to the mean weight, the step capped at 1."""
-    weights = WEIGHTS.copy()
-    weights[3] = 40.0  # v = 40 n / sum(w) > 1 / eps for most samples: the cap matters
+    # A heavy sample far from everything: its error is the largest so far, so
+    # eps = 1 and its relative weight (about 15) would overshoot without the cap.
+    X_far = np.vstack([X, [[6.0, -6.0, 6.0]]])
+    weights = np.append(WEIGHTS, 40.0)
     weights[5] = 0.0
-    order = _order(len(X))
-    som = _plsom(radius_start=1.5).fit(X, sample_weight=weights)
-    expected, r = reference_plsom(X[order], W0, MAP_SIZE, "rectangular", False, 1.5, 0.5, weights=weights[order])
+    order = _order(len(X_far))
+    som = _plsom(radius_start=1.5).fit(X_far, sample_weight=weights)
+    expected, r = reference_plsom(X_far[order], W0, MAP_SIZE, "rectangular", False, 1.5, 0.5, weights=weights[order])
     np.testing.assert_allclose(som.cluster_centers_, expected, rtol=1e-9, atol=1e-11)
     assert som._plsom_r == pytest.approx(r, rel=1e-12)
+
+
+def test_plsom2_single_sample_call_keeps_the_normaliser():
+    """Check that a partial_fit whose data has diameter 0 keeps the earlier diameter."""
+    som = _plsom(algorithm="plsom2").fit(X)
+    r = som._plsom_r
+    som.partial_fit(X[:1])
+    assert som._plsom_r == r > 0
 
 
 @pytest.mark.parametrize("algorithm", ["plsom", "plsom2"])

@@ -27,8 +27,8 @@ MUTANTS = [
     {
         "name": "PLSOM: r reset on partial_fit",
         "file": "sksom/_plsom.py",
-        "old": 'estimator._plsom_r = 0.0 if fresh else float(getattr(estimator, "_plsom_r", 0.0))',
-        "new": "estimator._plsom_r = 0.0",
+        "old": 'previous = 0.0 if fresh else float(getattr(estimator, "_plsom_r", 0.0))',
+        "new": "previous = 0.0",
         "tests": _TESTS,
     },
     {
@@ -48,8 +48,8 @@ MUTANTS = [
     {
         "name": "PLSOM2: normalised by the diameter, not its square",
         "file": "sksom/_plsom.py",
-        "old": "estimator._plsom_r = squared_diameter(extreme_rows(data, step))",
-        "new": "estimator._plsom_r = squared_diameter(extreme_rows(data, step)) ** 0.5",
+        "old": "estimator._plsom_r = squared_diameter(extreme_rows(data, step)) or previous",
+        "new": "estimator._plsom_r = squared_diameter(extreme_rows(data, step)) ** 0.5 or previous",
         "tests": _TESTS,
     },
     {
