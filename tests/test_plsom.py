@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import InvalidParameterError
+from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sksom import SOMClusterer
 from sksom._base import engine
@@ -264,3 +265,19 @@ def test_plsom_bad_parameters(params, error, match):
     """Check that invalid PLSOM settings raise a clear error before training."""
     with pytest.raises(error, match=match):
         SOMClusterer(map_size=(2, 2), **params).fit(X)
+
+
+@parametrize_with_checks(
+    [SOMClusterer(algorithm="plsom", max_iter=3, random_state=0)],
+    expected_failed_checks=lambda estimator: {
+        name: (
+            "A sequential rule cannot make a weight of 2 equal a repeated sample: "
+            "the weight scales the sample's step (relative to the mean weight, "
+            "capped at 1), as in every online rule of the package."
+        )
+        for name in ("check_sample_weight_equivalence_on_dense_data", "check_sample_weight_equivalence_on_sparse_data")
+    },
+)
+def test_plsom_sklearn_compatible_estimator(estimator, check):
+    """Check that PLSOM passes scikit-learn's estimator checks (PLSOM2 differs only in r)."""
+    check(estimator)
