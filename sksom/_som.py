@@ -9,8 +9,8 @@ from sklearn.base import _fit_context
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
-from ._base import BaseMap, LatticeMixin, engine, scan_step
 from . import _plsom
+from ._base import BaseMap, LatticeMixin, engine, scan_step
 from ._data import feature_ranges, weighted_statistics
 from ._progress import report_epoch
 from ._topology import (
@@ -119,8 +119,9 @@ class SOMClusterer(LatticeMixin, BaseMap):
         ``batch_size`` samples. ``"plsom"``: the parameterless SOM (Berglund
         & Sitte 2006), one sample at a time in random order: with ``c`` the
         BMU, ``eps = |x - w_c|^2 / r``, ``r`` the largest such squared error
-        seen so far (kept in the fitted estimator, so that
-        :meth:`partial_fit` continues it; a new :meth:`fit` starts afresh),
+        seen so far (kept in the private fitted attribute ``_plsom_r``, so
+        that :meth:`partial_fit` continues it; a new :meth:`fit` starts
+        afresh),
         sets both the step and the width ``Theta = (radius_start -
         radius_end) ln(1 + eps (e - 1)) + radius_end`` of the paper's
         Gaussian: ``w_i += eps exp(-d_i^2 / Theta^2) (x - w_i)``.
@@ -534,7 +535,9 @@ class SOMClusterer(LatticeMixin, BaseMap):
         calling it ``max_iter`` times on the same data equals :meth:`fit`;
         after that the schedule stays at its end values. To stream one pass
         over ``k`` chunks with the schedule spanning the stream, set
-        ``max_iter=k`` and call ``partial_fit`` once per chunk.
+        ``max_iter=k`` and call ``partial_fit`` once per chunk. ``"plsom"``
+        has no schedule: each call continues from the largest error of the
+        earlier ones (``"plsom2"``: normalises by this call's data).
 
         Parameters
         ----------

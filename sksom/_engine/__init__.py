@@ -4,9 +4,9 @@
 
 Modules: :mod:`.device` (devices, placement, ``tf.distribute`` strategies)
 and one module of stateless kernels per family of maps (:mod:`.som`,
-:mod:`.plsom`). Every
-public function takes NumPy arrays (or iterables of NumPy chunks) and returns
-NumPy arrays; no TensorFlow object is handed back to the caller. ``import
+:mod:`.plsom`). Every public function takes NumPy arrays (or iterables of
+NumPy chunks) and returns NumPy arrays; no TensorFlow object is handed back to
+the caller. ``import
 sksom`` never imports this package: estimators import it on first use.
 """
 
