@@ -122,6 +122,15 @@ def test_plsom_sample_weight_scales_the_step_capped_at_one():
     assert som._plsom_r == pytest.approx(r, rel=1e-12)
 
 
+@pytest.mark.parametrize("algorithm", ["plsom", "plsom2"])
+def test_plsom_chunked_epoch_equals_one_chunk(algorithm):
+    """Check that the codebook and r carry across the chunks of an epoch."""
+    whole = _plsom(algorithm=algorithm, max_iter=2).fit(X)
+    chunked = _plsom(algorithm=algorithm, max_iter=2, batch_size=7).fit(X)
+    np.testing.assert_allclose(chunked.cluster_centers_, whole.cluster_centers_, rtol=1e-12, atol=1e-14)
+    assert chunked._plsom_r == whole._plsom_r
+
+
 def test_plsom2_single_sample_call_keeps_the_normaliser():
     """Check that a partial_fit whose data has diameter 0 keeps the earlier diameter."""
     som = _plsom(algorithm="plsom2").fit(X)
