@@ -1,13 +1,14 @@
 """The NumPy side of the parameterless SOM: its normaliser and one epoch's driver.
 
 ``SOMClusterer(algorithm="plsom")`` normalises each sample's squared error by
-``r``, the largest squared error seen so far (Berglund & Sitte 2006);
-``algorithm="plsom2"`` by the squared diameter of the data seen so far
-(Berglund 2010), so that a single far outlier, which sets ``r`` for good under
-PLSOM, does not shrink every later step. The diameter is estimated as in
-PLSOM2, from the samples that are extreme along some feature (at most two per
-feature): the largest distance between two of them. Those rows are the fitted
-state that lets :meth:`~sksom.SOMClusterer.partial_fit` continue.
+``r``, the largest squared error seen so far (Berglund & Sitte 2006), carried
+from call to call. ``algorithm="plsom2"`` divides by the squared diameter of
+the data of each call instead (Berglund 2010), so that the large errors of a
+past transient (a shift of the data) do not keep every later step small. A
+far outlier in the data still widens that diameter: PLSOM2 does not protect
+against it (see the user guide for the measurement). The diameter is
+estimated as in PLSOM2, from the samples that are extreme along some feature
+(at most two per feature): the largest distance between two of them.
 """
 
 import numpy as np
