@@ -10,8 +10,8 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
 from . import _plsom
-from ._base import BaseMap, LatticeMixin, engine, scan_step
-from ._data import feature_ranges, weighted_statistics
+from ._base import BaseMap, LatticeMixin, engine, initial_codebook, scan_step
+from ._data import weighted_statistics
 from ._progress import report_epoch
 from ._topology import (
     DECAYS,
@@ -54,6 +54,17 @@ def _auto_map_size(n_samples, variances, topology):
     return n_rows, n_columns
 
 
+def _relative_weight_scale(sample_weight):
+    """``n / sum(w)``, by which weights become relative to their mean; None when uniform.
+
+    Uniform weights of any size then give exactly the unweighted result, with
+    no rounding from the division.
+    """
+    if np.all(sample_weight == sample_weight[0]):
+        return None
+    return len(sample_weight) / sample_weight.sum()
+
+
 class SOMClusterer(LatticeMixin, BaseMap):
     """Self-organizing map (Kohonen map) as a clusterer and transformer.
 
@@ -89,7 +100,9 @@ class SOMClusterer(LatticeMixin, BaseMap):
         ``radius_end``. For ``"plsom"`` and ``"plsom2"``, the largest
         neighbourhood width beta, with the same default.
     radius_end : float, default=1.0
-        Neighbourhood radius at the end of training. For ``"plsom"`` and
+        Neighbourhood radius at the end of training. Radii below ``1e-6`` are
+        rejected (their square underflows); any radius below 0.1 already
+        confines the updates to the best-matching unit. For ``"plsom"`` and
         ``"plsom2"``, the smallest neighbourhood width theta_min.
     radius_decay : {"linear", "exponential", "inverse"}, default="exponential"
         How the radius goes from ``radius_start`` to ``radius_end``. The
@@ -303,6 +316,8 @@ class SOMClusterer(LatticeMixin, BaseMap):
                 f"exp(-d^2 / Theta^2); got neighborhood={self.neighborhood!r}. Leave "
                 "neighborhood='gaussian' or choose another algorithm."
             )
+        self._check_radii()
+        self._check_n_clusters()
         if self.strategy is not None and self.algorithm != "batch":
             raise ValueError(
                 f"strategy={self.strategy!r} distributes the batch map only; got "
@@ -338,27 +353,8 @@ class SOMClusterer(LatticeMixin, BaseMap):
         coordinates = unit_coordinates(map_size, self.topology)
         n_units = map_size[0] * map_size[1]
         dtype = data.dtype
-        if not isinstance(self.init, str):
-            codebook = np.array(self.init, dtype=dtype)
-            if codebook.shape != (n_units, data.n_features):
-                raise ValueError(
-                    f"init has shape {codebook.shape}; expected (n_units, n_features) = "
-                    f"({n_units}, {data.n_features})."
-                )
-            if not np.all(np.isfinite(codebook)):
-                raise ValueError("init contains NaN or infinity.")
-        elif self.init == "sample":
-            weights = data.sample_weight
-            rows = rng.choice(data.n_samples, size=n_units, replace=n_units > np.count_nonzero(weights), p=weights / weights.sum())
-            codebook = data.rows(rows, np.float64)
-            # A missing entry of a drawn sample takes the mean of the drawn units.
-            if data.masked:
-                fill = np.nan_to_num(np.nanmean(np.where(np.isnan(codebook).all(axis=0), 0.0, codebook), axis=0))
-                codebook = np.where(np.isnan(codebook), fill, codebook)
-            codebook = codebook.astype(dtype)
-        elif self.init == "random":
-            low, high = feature_ranges(data, step)
-            codebook = (low + rng.uniform(size=(n_units, data.n_features)) * (high - low)).astype(dtype)
+        if not (isinstance(self.init, str) and self.init == "pca"):
+            codebook = initial_codebook(self.init, n_units, data, rng)
         else:
             # "pca": spread the units over the plane of the two leading
             # components, one standard deviation each way, the first component
@@ -417,8 +413,10 @@ class SOMClusterer(LatticeMixin, BaseMap):
 
         chunks = scheduled(data.shuffled_chunks(step, dtype, rng))
         if self.algorithm == "online":
-            # A sample's weight scales its learning rate.
-            rows = ((X, r, lr * w) for X, w, r, lr in chunks)
+            # A sample's step is scaled by its weight relative to the mean
+            # weight of this call's data (the kernel caps each step at 1).
+            scale = _relative_weight_scale(data.sample_weight)
+            rows = ((X, r, lr * (w * scale if scale is not None else 1.0)) for X, w, r, lr in chunks)
             codebook = kernels.online_epoch(rows, codebook, D2, self.neighborhood, device, data.masked)
         else:
             batches = ((X, w, float(r[0]), float(lr[0])) for X, w, r, lr in chunks)
@@ -516,8 +514,13 @@ class SOMClusterer(LatticeMixin, BaseMap):
         y : Ignored
             Not used, present for API consistency by convention.
         sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative weight of each sample: a weight of 2 counts a sample
-            twice, a weight of 0 ignores it.
+            Non-negative weight of each sample: in the batch map a weight of 2
+            counts a sample twice, and a weight of 0 ignores it. The online
+            rule multiplies a sample's step by its weight relative to the mean
+            weight of ``X``, capping each unit's step at 1 so that no unit
+            moves past the sample; uniform weights of any size give the
+            unweighted result. Mini-batches average their samples' pulls with
+            these weights.
 
         Returns
         -------

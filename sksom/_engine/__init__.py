@@ -4,9 +4,9 @@
 
 Modules: :mod:`.device` (devices, placement, ``tf.distribute`` strategies)
 and one module of stateless kernels per family of maps (:mod:`.som`,
-:mod:`.plsom`). Every public function takes NumPy arrays (or iterables of
-NumPy chunks) and returns NumPy arrays; no TensorFlow object is handed back to
-the caller. ``import
+:mod:`.gas`, :mod:`.sequence`, :mod:`.plsom`). Every
+public function takes NumPy arrays (or iterables of NumPy chunks) and returns
+NumPy arrays; no TensorFlow object is handed back to the caller. ``import
 sksom`` never imports this package: estimators import it on first use.
 """
 
@@ -29,4 +29,15 @@ from .som import (  # noqa: F401
     neighborhood_matrix,
     online_epoch,
 )
+from .gas import (  # noqa: F401
+    MAX_CAPACITY,
+    SIGNAL_CHUNK,
+    gas_capacity,
+    growing_neural_gas,
+    neural_gas_batch_epoch,
+    neural_gas_batch_epochs,
+    neural_gas_online,
+    rank_cutoff,
+)
+from .sequence import predict_blocks, train_blocks  # noqa: F401
 from .plsom import plsom_epoch  # noqa: F401
