@@ -15,7 +15,10 @@ MUTANTS = [
             "return self._som_layer(Z[rng.choice(len(Z), init_som.cluster_centers_.shape[0], replace=False)]"
             ".astype(np.float32), tuple(init_som.map_size_))"
         ),
-        "tests": [_T + "test_codebook_starts_from_the_core_som_on_the_pretrained_features"],
+        "tests": [
+            _T + "test_codebook_starts_from_the_core_som_on_the_pretrained_features",
+            "tests/test_keras_quality.py::test_deep_som_codebook_starts_from_a_som_fitted_on_the_features",
+        ],
     },
     {
         "name": "deep SOM: reconstruction term dropped from the training loss",
