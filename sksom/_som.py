@@ -9,6 +9,7 @@ from sklearn.base import _fit_context
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
+from . import _plsom
 from ._base import BaseMap, LatticeMixin, engine, initial_codebook, scan_step
 from ._data import weighted_statistics
 from ._progress import report_epoch
@@ -23,7 +24,7 @@ from ._topology import (
     unit_coordinates,
 )
 
-ALGORITHMS = ("batch", "online", "minibatch")
+ALGORITHMS = ("batch", "online", "minibatch", *_plsom.PLSOM_ALGORITHMS)
 INITS = ("pca", "random", "sample")
 
 _MINIBATCH_SIZE = 128
@@ -96,11 +97,13 @@ class SOMClusterer(LatticeMixin, BaseMap):
         Neighbourhood radius at the start of training, in lattice units.
         ``None`` means a quarter of the longer side with ``init="pca"`` (the
         map starts ordered) and half of it otherwise; never below
-        ``radius_end``.
+        ``radius_end``. For ``"plsom"`` and ``"plsom2"``, the largest
+        neighbourhood width beta, with the same default.
     radius_end : float, default=1.0
         Neighbourhood radius at the end of training. Radii below ``1e-6`` are
         rejected (their square underflows); any radius below 0.1 already
-        confines the updates to the best-matching unit.
+        confines the updates to the best-matching unit. For ``"plsom"`` and
+        ``"plsom2"``, the smallest neighbourhood width theta_min.
     radius_decay : {"linear", "exponential", "inverse"}, default="exponential"
         How the radius goes from ``radius_start`` to ``radius_end``. The
         geometric (exponential) default orders the map in the first epochs
@@ -120,14 +123,35 @@ class SOMClusterer(LatticeMixin, BaseMap):
     learning_rate_decay : {"linear", "exponential", "inverse"}, \
             default="inverse"
         How the learning rate goes from start to end.
-    algorithm : {"batch", "online", "minibatch"}, default="batch"
+    algorithm : {"batch", "online", "minibatch", "plsom", "plsom2"}, \
+            default="batch"
         ``"batch"``: Kohonen's batch map, each unit set to the
         neighbourhood-weighted mean of the data. ``"online"``: the sequential
         rule ``w += lr * h * (x - w)``, one sample at a time in random order.
         ``"minibatch"``: the online rule averaged over mini-batches of
-        ``batch_size`` samples.
+        ``batch_size`` samples. ``"plsom"``: the parameterless SOM (Berglund
+        & Sitte 2006), one sample at a time in random order: with ``c`` the
+        BMU, ``eps = |x - w_c|^2 / r``, ``r`` the largest such squared error
+        seen so far (kept in the private fitted attribute ``_plsom_r``, so
+        that :meth:`partial_fit` continues it; a new :meth:`fit` starts
+        afresh),
+        sets both the step and the width ``Theta = (radius_start -
+        radius_end) ln(1 + eps (e - 1)) + radius_end`` of the paper's
+        Gaussian: ``w_i += eps exp(-d_i^2 / Theta^2) (x - w_i)``.
+        ``"plsom2"``: the same with ``r`` the squared diameter of the data of
+        each call (the largest distance between samples extreme along some
+        feature; ``eps`` capped at 1), so that the errors of a past
+        transient, such as a shift of the data, do not keep the steps small.
+        Neither resists a far outlier (see the user guide). Both need
+        ``neighborhood="gaussian"``, ignore ``learning_rate_start``,
+        ``learning_rate_end``, ``learning_rate_decay`` and
+        ``radius_decay``, and run ``max_iter`` epochs in :meth:`fit`. A
+        sample weight multiplies the sample's step by its weight over the
+        mean weight of the call's data, the step capped at 1.
     max_iter : int, default=20
-        Number of epochs (passes over the data) of :meth:`fit`.
+        Number of epochs (passes over the data) of :meth:`fit`; also the
+        length of the radius and learning-rate schedules (which
+        ``"plsom"`` and ``"plsom2"`` do not have).
     batch_size : int or "auto", default="auto"
         Rows processed at once; bounds memory, since the data is never
         processed whole. For ``"minibatch"`` it is the mini-batch size
@@ -286,6 +310,12 @@ class SOMClusterer(LatticeMixin, BaseMap):
                 "batch map's weighted mean is undefined; use algorithm='online' or "
                 "'minibatch', or another neighborhood."
             )
+        if self.algorithm in _plsom.PLSOM_ALGORITHMS and self.neighborhood != "gaussian":
+            raise ValueError(
+                f"algorithm={self.algorithm!r} uses its own Gaussian neighbourhood "
+                f"exp(-d^2 / Theta^2); got neighborhood={self.neighborhood!r}. Leave "
+                "neighborhood='gaussian' or choose another algorithm."
+            )
         self._check_radii()
         self._check_n_clusters()
         if self.strategy is not None and self.algorithm != "batch":
@@ -361,6 +391,8 @@ class SOMClusterer(LatticeMixin, BaseMap):
         kernels = engine()
         step = self._chunk_size(codebook.shape[0], data.n_features)
         dtype = codebook.dtype
+        if self.algorithm in _plsom.PLSOM_ALGORITHMS:
+            return _plsom.run_epoch(self, kernels, data, codebook, map_size, step, rng, device)
         if self.algorithm == "batch":
             progress = epoch / (self.max_iter - 1) if self.max_iter > 1 else 1.0
             radius, rate = self._schedule(progress, map_size)
@@ -406,6 +438,8 @@ class SOMClusterer(LatticeMixin, BaseMap):
             coordinates = self.unit_coordinates_
             codebook = self.cluster_centers_
             n_iter = self.n_iter_
+        if self.algorithm in _plsom.PLSOM_ALGORITHMS:
+            _plsom.start_normaliser(self, data, scan_step(data.n_features), fresh)
         D2 = squared_grid_distances(map_size, self.topology, self.periodic)
         adjacent = adjacency_from_squared_distances(D2)
         # The lattice distances stay on the device for the whole fit.
@@ -504,7 +538,9 @@ class SOMClusterer(LatticeMixin, BaseMap):
         calling it ``max_iter`` times on the same data equals :meth:`fit`;
         after that the schedule stays at its end values. To stream one pass
         over ``k`` chunks with the schedule spanning the stream, set
-        ``max_iter=k`` and call ``partial_fit`` once per chunk.
+        ``max_iter=k`` and call ``partial_fit`` once per chunk. ``"plsom"``
+        has no schedule: each call continues from the largest error of the
+        earlier ones (``"plsom2"``: normalises by this call's data).
 
         Parameters
         ----------

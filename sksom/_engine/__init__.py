@@ -4,7 +4,7 @@
 
 Modules: :mod:`.device` (devices, placement, ``tf.distribute`` strategies)
 and one module of stateless kernels per family of maps (:mod:`.som`,
-:mod:`.gas`, :mod:`.sequence`). Every
+:mod:`.gas`, :mod:`.sequence`, :mod:`.plsom`). Every
 public function takes NumPy arrays (or iterables of NumPy chunks) and returns
 NumPy arrays; no TensorFlow object is handed back to the caller. ``import
 sksom`` never imports this package: estimators import it on first use.
@@ -40,3 +40,4 @@ from .gas import (  # noqa: F401
     rank_cutoff,
 )
 from .sequence import predict_blocks, train_blocks  # noqa: F401
+from .plsom import plsom_epoch  # noqa: F401

@@ -1,0 +1,102 @@
+"""The NumPy side of the parameterless SOM: its normaliser and one epoch's driver.
+
+``SOMClusterer(algorithm="plsom")`` normalises each sample's squared error by
+``r``, the largest squared error seen so far (Berglund & Sitte 2006), carried
+from call to call. ``algorithm="plsom2"`` divides by the squared diameter of
+the data of each call instead (Berglund 2010), so that the large errors of a
+past transient (a shift of the data) do not keep every later step small. A
+far outlier in the data still widens that diameter: PLSOM2 does not protect
+against it (see the user guide for the measurement). The diameter is
+estimated as in PLSOM2, from the samples that are extreme along some feature
+(at most two per feature): the largest distance between two of them.
+"""
+
+import numpy as np
+
+from ._topology import lattice_periods, unit_coordinates
+
+PLSOM_ALGORITHMS = ("plsom", "plsom2")
+# Rows of the extreme set compared at once when measuring its diameter.
+_BLOCK = 1024
+
+
+def extreme_rows(data, step):
+    """Rows that attain the minimum or maximum of some feature, among the
+    samples of positive weight.
+
+    NaN (missing) entries never attain an extreme. Returns a float64 array of
+    the distinct such rows (at most ``2 * n_features``); only their indices
+    are kept during the pass, so memory stays linear in ``n_features``.
+    """
+    low = high = low_at = high_at = None
+    for start, (X, w) in zip(range(0, data.n_samples, step), data.chunks(step, np.float64)):
+        # Zero-weight samples are ignored: they take no part in the extremes.
+        X = np.where((w > 0)[:, None], X, np.nan)
+        if np.isnan(X).all():
+            continue
+        low_X, high_X = np.where(np.isnan(X), np.inf, X), np.where(np.isnan(X), -np.inf, X)
+        rows_low, rows_high = low_X.argmin(axis=0), high_X.argmax(axis=0)
+        columns = np.arange(X.shape[1])
+        chunk_low, chunk_high = low_X[rows_low, columns], high_X[rows_high, columns]
+        if low is None:
+            low, high, low_at, high_at = chunk_low, chunk_high, start + rows_low, start + rows_high
+            continue
+        better_low, better_high = chunk_low < low, chunk_high > high
+        low, high = np.where(better_low, chunk_low, low), np.where(better_high, chunk_high, high)
+        low_at = np.where(better_low, start + rows_low, low_at)
+        high_at = np.where(better_high, start + rows_high, high_at)
+    # Many features share their extreme sample: read each row once. A feature
+    # no positive-weight sample observed points at a row that still has weight.
+    found = np.concatenate([low_at[np.isfinite(low)], high_at[np.isfinite(high)]])
+    return data.rows(np.unique(found), np.float64)
+
+
+def squared_diameter(rows):
+    """Largest squared distance between two rows, over the features both observe."""
+    observed = ~np.isnan(rows)
+    A = np.where(observed, rows, 0.0)
+    M = observed.astype(np.float64)
+    A2 = A * A
+    largest = 0.0
+    for start in range(0, len(A), _BLOCK):
+        block = slice(start, start + _BLOCK)
+        d2 = A2[block] @ M.T + M[block] @ A2.T - 2.0 * (A[block] @ A.T)
+        largest = max(largest, float(d2.max()))
+    return max(largest, 0.0)
+
+
+def start_normaliser(estimator, data, step, fresh):
+    """Set ``_plsom_r``, the normaliser ``r``, for a call to ``fit`` or ``partial_fit``.
+
+    PLSOM: the largest squared error of earlier calls (0 on a fresh start, so
+    that the first sample sets it). PLSOM2: the squared diameter of this
+    call's data, whatever came before; a call whose samples are all equal
+    (diameter 0, e.g. a single-sample ``partial_fit``) keeps the earlier one.
+    """
+    previous = 0.0 if fresh else float(getattr(estimator, "_plsom_r", 0.0))
+    if estimator.algorithm == "plsom2":
+        estimator._plsom_r = squared_diameter(extreme_rows(data, step)) or previous
+    else:
+        estimator._plsom_r = previous
+
+
+def run_epoch(estimator, kernels, data, codebook, map_size, step, rng, device):
+    """One PLSOM epoch over the data in a seeded random order.
+
+    A sample's step is scaled by its weight relative to the mean weight of the
+    call's data (``w n / sum(w)``), capped at 1. Returns the codebook and the
+    last neighbourhood width; ``_plsom_r`` carries the normaliser on.
+    """
+    dtype = codebook.dtype
+    scale = data.n_samples / data.sample_weight.sum()
+    chunks = ((X, w * dtype.type(scale)) for X, w, _ in data.shuffled_chunks(step, dtype, rng))
+    beta, theta_min = estimator._radius_range(map_size)
+    codebook, r, theta = kernels.plsom_epoch(
+        chunks, codebook,
+        unit_coordinates(map_size, estimator.topology),
+        lattice_periods(map_size, estimator.topology, estimator.periodic),
+        estimator._plsom_r, beta, theta_min,
+        adaptive=estimator.algorithm == "plsom", device=device, masked=data.masked,
+    )
+    estimator._plsom_r = r
+    return codebook, theta
