@@ -3,9 +3,8 @@
 import numpy as np
 import pytest
 from sklearn.datasets import load_digits
-from sklearn.decomposition import PCA
 
-from _reference import purity, topographic_error, two_nearest
+from _reference import topographic_error, two_nearest
 from sksom import SOMClusterer
 from sksom.keras import DeepSOMClusterer
 

@@ -256,7 +256,6 @@ def _gng_fn(dtype):
     def gng(X, weights, n, W, E, A, active, signals, params, interval):
         eps_b, eps_n, max_age, alpha, decay, max_units = (params[j] for j in range(6))
         max_units = tf.cast(max_units, tf.int32)
-        capacity = tf.shape(W)[0]
         inf = tf.constant(np.inf, dtype)
 
         def insert(W, E, A, active):
