@@ -409,12 +409,10 @@ class SOMClusterer(LatticeMixin, BaseMap):
                 data.masked, self.neighborhood, strategy,
             )
             return codebook, float(radius)
-        radii = []
 
         def scheduled(chunks):
             for X, weights, positions in chunks:
                 radius, rate = self._schedule((epoch + positions) / self.max_iter, map_size)
-                radii.append(float(radius[-1]))
                 yield X, weights, radius.astype(dtype), rate.astype(dtype)
 
         chunks = scheduled(data.shuffled_chunks(step, dtype, rng))
@@ -426,7 +424,9 @@ class SOMClusterer(LatticeMixin, BaseMap):
         else:
             batches = ((X, w, float(r[0]), float(lr[0])) for X, w, r, lr in chunks)
             codebook = kernels.minibatch_epoch(batches, codebook, *lattice, self.neighborhood, device, data.masked)
-        return codebook, radii[-1] if radii else float(self._schedule(1.0, map_size)[0])
+        # The radius of the epoch's last row (at position (n - 1) / n).
+        last = (epoch + (data.n_samples - 1) / data.n_samples) / self.max_iter
+        return codebook, float(self._schedule(last, map_size)[0])
 
     def _fit(self, data, partial):
         """Shared by :meth:`fit` and :meth:`partial_fit`: set up if needed, train."""
