@@ -237,3 +237,29 @@ def test_memory_guard_checks_the_gpu(monkeypatch):
     monkeypatch.setattr(engine_module, "free_device_memory", lambda device: 1000)
     with pytest.raises(ValueError, match="Not enough GPU memory"):
         SOMClusterer((5, 5), max_iter=1).fit(X_blobs)
+
+
+def test_som_layer_on_a_large_map_measures_neighbourhoods_from_the_bmus():
+    """Check that SOMLayer keeps no (n_units, n_units) array and its neighbourhood rows follow the lattice."""
+    from sksom.keras import SOMLayer
+
+    n_units = BIG[0] * BIG[1]
+    tracemalloc.start()
+    try:
+        layer = SOMLayer(BIG, topology="hexagonal", periodic=True, radius=3.0)
+        Z = np.random.default_rng(0).normal(size=(6, 4)).astype(np.float32)
+        layer(Z)  # builds the codebook
+        h = np.asarray(layer.neighborhood_weights(layer.squared_distances(Z)))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < n_units * n_units, f"peak {peak} bytes"
+    # Expected rows from the BMUs' positions, the short way round the torus.
+    W = np.asarray(layer.codebook)
+    bmus = ((Z[:, None, :] - W[None]) ** 2).sum(axis=2).argmin(axis=1)
+    row, column = np.divmod(np.arange(n_units), BIG[1])
+    y, x = row * np.sqrt(3.0) / 2.0, column + 0.5 * (row % 2)
+    dy = np.abs(y[bmus, None] - y[None, :])
+    dx = np.abs(x[bmus, None] - x[None, :])
+    dy, dx = np.minimum(dy, BIG[0] * np.sqrt(3.0) / 2.0 - dy), np.minimum(dx, BIG[1] - dx)
+    np.testing.assert_allclose(h, np.exp(-(dy**2 + dx**2) / (2 * 3.0**2)), rtol=1e-5, atol=1e-6)
