@@ -23,6 +23,14 @@ and the six neighbours on a hexagonal lattice, wrapping around the edges on a
 torus. This is the SOM Toolbox definition; it is the single definition used by
 the topographic error, the U-matrix and the connectivity of the second-stage
 clustering.
+
+Size
+----
+Nothing here grows with the square of the number of units except
+:func:`squared_grid_distances` (small maps and tests only): adjacency is a
+list of edges or a sparse matrix (:func:`lattice_edges`, :func:`adjacency`),
+and the batch map's neighbourhood operator (:class:`BatchSmoothing`) is
+separable for the Gaussian, per sample otherwise, dense only on small maps.
 """
 
 import itertools
