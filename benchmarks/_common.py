@@ -76,6 +76,22 @@ def images(n_generated=20000):
     return _digit_like_images(n_generated), "generated digit-like images (MNIST file not present)"
 
 
+def mnist10k():
+    """The 10,000 MNIST test images scaled to [0, 1], or None when the file is absent."""
+    if not MNIST_PATH.exists():
+        return None
+    with np.load(MNIST_PATH) as data:
+        return data["X"].astype(np.float32) / np.float32(255.0)
+
+
+def mnist_or_generated(n_rows):
+    """``n_rows`` MNIST test images scaled to [0, 1], else as many generated digit-like ones; and their name."""
+    X = mnist10k()
+    if X is not None:
+        return X[:n_rows], "MNIST test images"
+    return _digit_like_images(n_rows) / np.float32(255.0), "generated digit-like images (MNIST file not present)"
+
+
 def gaussian_blobs(n_samples=200000, n_features=64, n_centers=30, seed=0):
     """Isotropic Gaussian clusters with centres spread in a unit-variance box."""
     rng = np.random.default_rng(seed)

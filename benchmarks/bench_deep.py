@@ -50,7 +50,7 @@ def load(name):
     if name == "digits":
         X, y = load_digits(return_X_y=True)
         return (X / 16.0).astype(np.float32), y
-    from sksom.keras import load_mnist_local
+    from sksom.datasets import load_mnist_local
 
     try:
         X, y = load_mnist_local(DATA_DIR / "mnist_test10k.npz")

@@ -1,6 +1,6 @@
-"""GPU check: a 50 x 50 map on 1,000,000 x 784 for 10 epochs, against its matmul floor.
+"""GPU check: a 50 x 50 map on 1,000,000 x 784 and a 200 x 200 map on MNIST, 10 epochs each.
 
-One command, meant to finish in well under 5 minutes on one modern GPU. It
+One command, meant to finish in a few minutes on one modern GPU. It
 
 1. prints the TensorFlow version, the physical devices TensorFlow sees and
    the device the fit runs on (the first GPU when there is one, else the CPU);
@@ -18,16 +18,28 @@ One command, meant to finish in well under 5 minutes on one modern GPU. It
    (neighbourhood weights, 2,500 x 2,500, times the per-unit sums,
    2,500 x 784), after one untimed warm-up epoch;
 5. prints the fit time, the matmul floor, and their ratio (for the whole fit
-   and for the epochs alone).
+   and for the epochs alone);
+6. fits a 200 x 200 map (40,000 units) on MNIST-sized data, 10 epochs of the
+   batch map: the 10,000 MNIST test images scaled to [0, 1] when
+   ``../shared/data/mnist_test10k.npz`` is present, else 10,000 generated
+   digit-like images of the same size. It prints the same phases, the peak
+   GPU memory during the fit (``tf.config.experimental.get_memory_info``,
+   reset just before the fit) next to the memory in use before it, and the
+   floor of the distance products alone (``X @ W.T`` over the fit's chunks;
+   a big map must not pay for a 40,000 x 40,000 neighbourhood matrix).
 
 Both use TensorFlow's default float32 matmul precision (TF32 on GPUs that
 have it), which is printed.
 
+Without a GPU it says so on its first lines, and every figure is the CPU's.
+
 Usage::
 
-    python benchmarks/gpu_check.py                 # the full check
-    python benchmarks/gpu_check.py --quick         # 5,000 rows: an end-to-end run on a CPU
-    python benchmarks/gpu_check.py --rows 100000 --batch-size 65536
+    python benchmarks/gpu_check.py                 # both cases
+    python benchmarks/gpu_check.py --cases big-map # the 200 x 200 map alone
+    python benchmarks/gpu_check.py --dry-run       # tiny sizes: an end-to-end run on a CPU (seconds)
+    python benchmarks/gpu_check.py --quick         # 5,000 rows in the first case
+    python benchmarks/gpu_check.py --rows 100000 --batch-size 65536 --big-side 300
 """
 
 import argparse
@@ -44,6 +56,8 @@ from bench_scale import PhaseTimedSOM
 
 N_FEATURES = 784
 QUICK_ROWS = 5000
+BIG_ROWS = 10000  # MNIST's test set
+DRY_RUN = {"rows": 2000, "side": 10, "big_rows": 1000, "big_side": 20, "epochs": 3}
 
 
 def device_description(tf, engine):
@@ -56,9 +70,10 @@ def device_description(tf, engine):
     return "/CPU:0", "/CPU:0 (no GPU visible to TensorFlow)"
 
 
-def matmul_floor(tf, device, X, step, n_units, epochs):
+def matmul_floor(tf, device, X, step, n_units, epochs, smoothing=True):
     """Seconds for the matrix products of ``epochs`` batch-map epochs, data on ``device``.
 
+    ``smoothing=False`` leaves out the dense ``H @ S``: the distances alone.
     Returns ``(seconds, flops)``.
     """
     n_features = X.shape[1]
@@ -66,36 +81,100 @@ def matmul_floor(tf, device, X, step, n_units, epochs):
     with tf.device(device):
         chunks = [tf.constant(X[start : start + step]) for start in range(0, X.shape[0], step)]
         W = tf.constant(rng.standard_normal((n_units, n_features), dtype=np.float32))
-        H = tf.constant(rng.random((n_units, n_units), dtype=np.float32))
-        S = tf.constant(rng.standard_normal((n_units, n_features), dtype=np.float32))
+        if smoothing:
+            H = tf.constant(rng.random((n_units, n_units), dtype=np.float32))
+            S = tf.constant(rng.standard_normal((n_units, n_features), dtype=np.float32))
 
         def epoch():
             for chunk in chunks:
-                tf.matmul(chunk, W, transpose_b=True)
+                last = tf.matmul(chunk, W, transpose_b=True)
+            if smoothing:
+                last = tf.matmul(H, S)
             # Ops on one device run in order: waiting for the last one waits
             # for all of them.
-            return float(tf.reduce_sum(tf.matmul(H, S)).numpy())
+            return float(tf.reduce_sum(last).numpy())
 
         epoch()  # warm-up: kernel selection, library handles
         start = time.perf_counter()
         for _ in range(epochs):
             epoch()
         seconds = time.perf_counter() - start
-    flops = epochs * (2.0 * X.shape[0] * n_features * n_units + 2.0 * n_units * n_units * n_features)
+    flops = epochs * (2.0 * X.shape[0] * n_features * n_units + smoothing * 2.0 * n_units * n_units * n_features)
     return seconds, flops
+
+
+def timed_fit(tf, on_gpu, X, side, epochs, batch_size):
+    """Fit the batch map once, print its phases and peak GPU memory; returns ``(som, fit seconds)``."""
+    n_rows, n_features = X.shape
+    som = PhaseTimedSOM(map_size=(side, side), max_iter=epochs, batch_size=batch_size, random_state=0)
+    if on_gpu:
+        tf.config.experimental.reset_memory_stats("GPU:0")
+        before = tf.config.experimental.get_memory_info("GPU:0")["current"]
+    start = time.perf_counter()
+    som.fit(X)
+    fit_s = time.perf_counter() - start
+    step = som._chunk_size(side * side, n_features)
+    phases = som._phase_seconds
+    epoch_s = np.array(som._epoch_seconds)
+    other = fit_s - epoch_s.sum() - sum(phases.values())
+    print(f"\nfit: SOMClusterer(map_size=({side}, {side}), max_iter={epochs}, batch_size={batch_size!r}, "
+          f"random_state=0) on {n_rows} x {n_features}: {step} rows per chunk, {-(-n_rows // step)} chunks per epoch")
+    print(f"fit time            {fit_s:9.3f} s")
+    print(f"  validation, rest  {other:9.3f} s  (NaN and range checks on the host, set-up)")
+    print(f"  initialisation    {phases.get('_initial_state', 0.0):9.3f} s  (PCA, NumPy float64 on the host)")
+    print(f"  copy to device    {phases.get('_resident_chunks', 0.0):9.3f} s")
+    if len(epoch_s):
+        print(f"  epochs            {epoch_s.sum():9.3f} s  (first {epoch_s[0]:.3f} s", end="")
+        if len(epoch_s) > 1:
+            median = float(np.median(epoch_s[1:]))
+            print(f", then median {median:.3f} s; tracing overhead about {epoch_s[0] - median:.3f} s)")
+        else:
+            print(")")
+    else:
+        print("  epochs            (not timed: this sksom has no _run_epoch to time)")
+    print(f"  final errors      {phases.get('_set_fitted', 0.0):9.3f} s  (two best units of every row, labels)")
+    print(f"  QE {som.quantization_error_:.4f}, TE {som.topographic_error_:.4f}")
+    if on_gpu:
+        peak = tf.config.experimental.get_memory_info("GPU:0")["peak"]
+        print(f"  peak GPU memory during fit {peak / 1e9:.2f} GB ({before / 1e9:.2f} GB in use before it: "
+              f"{(peak - before) / 1e9:.2f} GB added by the fit)")
+    else:
+        print("  peak GPU memory: no GPU visible")
+    return som, fit_s
+
+
+def print_floor(tf, device, som, X, fit_s, epochs, smoothing):
+    """Time the matmul floor of ``som``'s fit on ``device`` and print its ratios."""
+    n_units = som.cluster_centers_.shape[0]
+    step = som._chunk_size(n_units, X.shape[1])
+    floor_s, flops = matmul_floor(tf, device, X, step, n_units, epochs, smoothing)
+    what = "X @ W.T over the same chunks plus H @ S" if smoothing else "X @ W.T over the same chunks (no H @ S)"
+    print(f"\nmatmul floor        {floor_s:9.3f} s  ({epochs} epochs of {what}, data on {device}; "
+          f"{flops / 1e12:.2f} TFLOP at {flops / floor_s / 1e12:.2f} TFLOP/s)")
+    print(f"ratio fit / floor     {fit_s / floor_s:9.2f}")
+    if som._epoch_seconds:
+        print(f"ratio epochs / floor  {sum(som._epoch_seconds) / floor_s:9.2f}")
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--cases", nargs="+", choices=["floor", "big-map"], default=["floor", "big-map"],
+                        help="floor: the 50 x 50 map on 1,000,000 rows; big-map: 200 x 200 on MNIST (default: both)")
     parser.add_argument("--rows", type=int, default=1_000_000, help="rows of data (default 1,000,000)")
-    parser.add_argument("--quick", action="store_true", help=f"{QUICK_ROWS} rows, for a run on a CPU")
+    parser.add_argument("--quick", action="store_true", help=f"{QUICK_ROWS} rows in the first case")
+    parser.add_argument("--dry-run", action="store_true",
+                        help=f"tiny sizes ({DRY_RUN}) to check the script end to end on a CPU")
     parser.add_argument("--side", type=int, default=50, help="map side (default 50: a 50 x 50 map)")
+    parser.add_argument("--big-side", type=int, default=200, help="map side of the big map (default 200)")
     parser.add_argument("--epochs", type=int, default=10, help="epochs (default 10)")
     parser.add_argument("--batch-size", default="auto", help="rows per chunk (default: the estimator's 'auto')")
     args = parser.parse_args(argv)
     rows = QUICK_ROWS if args.quick else args.rows
+    big_rows = BIG_ROWS
+    if args.dry_run:
+        rows, args.side, big_rows, args.big_side, args.epochs = (
+            DRY_RUN[k] for k in ("rows", "side", "big_rows", "big_side", "epochs"))
     batch_size = args.batch_size if args.batch_size == "auto" else int(args.batch_size)
-    n_units = args.side * args.side
     begin = time.perf_counter()
 
     # Keep TensorFlow's C++ start-up notices out of the report, as sksom does.
@@ -108,49 +187,31 @@ def main(argv=None):
     device, description = device_description(tf, engine)
     on_gpu = device.startswith("/GPU")
     print(f"device used: {description}")
+    if not on_gpu:
+        print("NO GPU VISIBLE: every figure below is the CPU's, not the check's.")
+    if args.dry_run:
+        print("DRY RUN: tiny sizes, to check the script end to end; the figures mean nothing.")
     print(f"TF32 matmuls: {'enabled' if tf.config.experimental.tensor_float_32_execution_enabled() else 'disabled'}"
           f"{'' if on_gpu else ' (no effect on a CPU)'}")
     print(f"host: {os.cpu_count()} CPU cores; {_common.load_average()}")
 
-    start = time.perf_counter()
-    X = _common.gaussian_blobs(rows, N_FEATURES, n_centers=30, seed=0)
-    print(f"data: {rows} x {N_FEATURES} float32 ({X.nbytes / 1e6:.0f} MB), generated in "
-          f"{time.perf_counter() - start:.1f} s")
+    if "floor" in args.cases:
+        print(f"\n== {args.side} x {args.side} map on {rows} x {N_FEATURES} Gaussian blobs")
+        start = time.perf_counter()
+        X = _common.gaussian_blobs(rows, N_FEATURES, n_centers=30, seed=0)
+        print(f"data: {rows} x {N_FEATURES} float32 ({X.nbytes / 1e6:.0f} MB), generated in "
+              f"{time.perf_counter() - start:.1f} s")
+        som, fit_s = timed_fit(tf, on_gpu, X, args.side, args.epochs, batch_size)
+        print_floor(tf, device, som, X, fit_s, args.epochs, smoothing=True)
+        del X, som
 
-    som = PhaseTimedSOM(map_size=(args.side, args.side), max_iter=args.epochs, batch_size=batch_size, random_state=0)
-    if on_gpu:
-        tf.config.experimental.reset_memory_stats("GPU:0")
-    start = time.perf_counter()
-    som.fit(X)
-    fit_s = time.perf_counter() - start
-    step = som._chunk_size(n_units, N_FEATURES)
-    phases = som._phase_seconds
-    epochs = np.array(som._epoch_seconds)
-    other = fit_s - epochs.sum() - sum(phases.values())
-    print(f"\nfit: SOMClusterer(map_size=({args.side}, {args.side}), max_iter={args.epochs}, "
-          f"batch_size={batch_size!r}, random_state=0): {step} rows per chunk, "
-          f"{-(-rows // step)} chunks per epoch")
-    print(f"fit time            {fit_s:9.3f} s")
-    print(f"  validation, rest  {other:9.3f} s  (NaN and range checks on the host, set-up)")
-    print(f"  initialisation    {phases.get('_initial_state', 0.0):9.3f} s  (PCA, NumPy float64 on the host)")
-    print(f"  copy to device    {phases.get('_resident_chunks', 0.0):9.3f} s")
-    print(f"  epochs            {epochs.sum():9.3f} s  (first {epochs[0]:.3f} s", end="")
-    if len(epochs) > 1:
-        median = float(np.median(epochs[1:]))
-        print(f", then median {median:.3f} s; tracing overhead about {epochs[0] - median:.3f} s)")
-    else:
-        print(")")
-    print(f"  final errors      {phases.get('_set_fitted', 0.0):9.3f} s  (two best units of every row, labels)")
-    print(f"  QE {som.quantization_error_:.4f}, TE {som.topographic_error_:.4f}")
-    if on_gpu:
-        peak = tf.config.experimental.get_memory_info("GPU:0")["peak"]
-        print(f"  peak GPU memory during fit {peak / 1e9:.2f} GB")
+    if "big-map" in args.cases:
+        X, source = _common.mnist_or_generated(big_rows)
+        print(f"\n== {args.big_side} x {args.big_side} map ({args.big_side**2} units) on {X.shape[0]} x "
+              f"{X.shape[1]} {source}")
+        som, fit_s = timed_fit(tf, on_gpu, X, args.big_side, args.epochs, batch_size)
+        print_floor(tf, device, som, X, fit_s, args.epochs, smoothing=False)
 
-    floor_s, flops = matmul_floor(tf, device, X, step, n_units, args.epochs)
-    print(f"\nmatmul floor        {floor_s:9.3f} s  ({args.epochs} epochs of X @ W.T over the same chunks plus "
-          f"H @ S, data on {device}; {flops / 1e12:.2f} TFLOP at {flops / floor_s / 1e12:.2f} TFLOP/s)")
-    print(f"ratio fit / floor     {fit_s / floor_s:9.2f}")
-    print(f"ratio epochs / floor  {epochs.sum() / floor_s:9.2f}")
     print(f"\nthis check took {time.perf_counter() - begin:.1f} s in all")
 
 

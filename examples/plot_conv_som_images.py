@@ -22,7 +22,8 @@ background.
 import matplotlib.pyplot as plt
 import numpy as np
 
-from sksom.keras import DeepSOMClusterer, load_cifar10_local
+from sksom.datasets import load_cifar10_local
+from sksom.keras import DeepSOMClusterer
 from sksom.plotting import plot_hit_map
 
 

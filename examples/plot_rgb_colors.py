@@ -40,8 +40,10 @@ print(f"topographic error:  {som.topographic_error_:.3f}")
 # ----------------
 # Left, 400 of the training colours in the order they were drawn; middle,
 # each unit in the colour of its weight vector. The U-matrix shows
-# the distance between neighbouring units: dark valleys are regions of
-# similar colours, bright ridges the borders between them.
+# the distance between neighbouring units; with its default colour map
+# (``"bone_r"``, see the colour bar) small distances are light and large
+# ones dark: light areas are regions of similar colours, dark ridges the
+# seams between them, as in the U-matrix of the digits example.
 fig, axes = plt.subplots(1, 3, figsize=(12, 4))
 axes[0].imshow(colors[:400].reshape(20, 20, 3))
 axes[0].set_title("training colours")

@@ -1,7 +1,8 @@
 """sksom: self-organizing maps for scikit-learn, computed with TensorFlow."""
 
+from ._sequence import RecursiveSOM
 from ._som import SOMClusterer
 
 __version__ = "0.1.0"
 
-__all__ = ["SOMClusterer", "__version__"]
+__all__ = ["RecursiveSOM", "SOMClusterer", "__version__"]

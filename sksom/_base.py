@@ -46,6 +46,9 @@ CHUNK_ELEMENTS = 2**24
 # training chunk size: 16 MiB of float64, since the statistics hold a few
 # temporary copies of a chunk.
 _SCAN_ELEMENTS = 2**21
+# Smallest neighbourhood radius: its square stays a normal float32 and the
+# lattice distances of any map divided by it stay finite.
+MIN_RADIUS = 1e-6
 
 
 def scan_step(n_features):
@@ -110,7 +113,13 @@ def check_memory(needed, device, what, advice):
 def check_sample_weight(sample_weight, X):
     """Non-negative float64 weights with a positive, finite sum."""
     sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
-    total = sample_weight.sum()
+    with np.errstate(over="ignore"):
+        total = sample_weight.sum()
+    if not np.isfinite(total):
+        raise ValueError(
+            f"sample_weight sums to infinity in float64 (weights up to {sample_weight.max():.3g}); "
+            "scale them down, for example divide them by their mean."
+        )
     if not total > 0:
         raise ValueError("sample_weight must have a positive sum; all weights are zero.")
     return sample_weight
@@ -151,7 +160,9 @@ class BaseMap(VersionStampMixin, ClassNamePrefixFeaturesOutMixin, ClusterMixin, 
         """Validate ``X`` without reading a sliceable dataset whole.
 
         Returns ``X`` (converted unless it is a sliceable dataset), the compute
-        dtype and whether ``X`` has missing values.
+        dtype and whether ``X`` has missing values. The compute dtype is the
+        wider of X's and a fitted codebook's: a float64 codebook cast to
+        float32 data could overflow where the data alone does not.
         """
         if is_sliceable_dataset(X):
             if X.shape[0] < 1:
@@ -159,12 +170,19 @@ class BaseMap(VersionStampMixin, ClassNamePrefixFeaturesOutMixin, ClusterMixin, 
             # The first row sets or checks n_features_in_ and the dtype rules.
             first_row = validate_data(self, X[:1], reset=reset, dtype=dtype, ensure_all_finite="allow-nan")
             check_finite_chunks(X, scan_step(X.shape[1]), first_row.dtype)
-            return X, first_row.dtype, self._check_values(X, first_row.dtype)
+            compute = self._compute_dtype(first_row.dtype, reset)
+            return X, compute, self._check_values(X, compute)
         X = validate_data(
             self, X, reset=reset, dtype=dtype, accept_sparse=("csr", "csc"),
             ensure_all_finite="allow-nan", ensure_min_samples=1,
         )
-        return X, X.dtype, self._check_values(X, X.dtype)
+        compute = self._compute_dtype(X.dtype, reset)
+        return X, compute, self._check_values(X, compute)
+
+    def _compute_dtype(self, dtype, reset):
+        if reset:
+            return np.dtype(dtype)
+        return np.promote_types(dtype, self.cluster_centers_.dtype)
 
     def _check_values(self, X, dtype):
         """Reject all-NaN rows and values too large for ``dtype``; report NaN."""
@@ -184,7 +202,7 @@ class BaseMap(VersionStampMixin, ClassNamePrefixFeaturesOutMixin, ClusterMixin, 
         return masked
 
     def _check_test_data(self, X):
-        """Validate data for prediction; the codebook is used in X's dtype."""
+        """Validate data for prediction; returns it with the codebook in the compute dtype."""
         check_is_fitted(self)
         X, dtype, masked = self._check_input(X, reset=False, dtype=[np.float64, np.float32])
         return ArrayData(X, np.ones(X.shape[0]), masked, dtype), self.cluster_centers_.astype(dtype, copy=False)
@@ -212,15 +230,23 @@ class BaseMap(VersionStampMixin, ClassNamePrefixFeaturesOutMixin, ClusterMixin, 
         step = self._chunk_size(codebook.shape[0], data.n_features)
         bmus = np.empty(data.n_samples, dtype=np.intp)
         qe_sum = te_sum = 0.0
-        for start, (X, w) in zip(range(0, data.n_samples, step), data.chunks(step, codebook.dtype)):
+        total = data.sample_weight.sum()
+        for start, (X, _) in zip(range(0, data.n_samples, step), data.chunks(step, codebook.dtype)):
             b1, b2, qe = engine().best_matching_units([X], codebook, device, data.masked)
             bmus[start : start + len(b1)] = b1
-            w = w.astype(np.float64)
+            # Shares of the total weight: huge weights cannot overflow the sums.
+            w = data.sample_weight[start : start + len(b1)] / total
             if w.sum() > 0:
                 qe_sum += float(w @ qe)
                 te_sum += topographic_error_from_bmus(b1, b2, adjacent, sample_weight=w) * w.sum()
-        total = data.sample_weight.sum()
-        return bmus, qe_sum / total, te_sum / total
+        return bmus, qe_sum, te_sum
+
+    def _check_n_clusters(self):
+        """Reject ``n_clusters=True``: a bool is an int to Python, not a number of clusters."""
+        if isinstance(self.n_clusters, (bool, np.bool_)):
+            raise ValueError(
+                f"n_clusters must be None, a positive int or a clusterer; got the bool {self.n_clusters!r}."
+            )
 
     def _cluster_units(self, codebook, adjacent):
         """Second-stage cluster of each unit, or None without ``n_clusters``."""
@@ -305,7 +331,9 @@ class BaseMap(VersionStampMixin, ClassNamePrefixFeaturesOutMixin, ClusterMixin, 
         data, codebook = self._check_test_data(X)
         step = self._chunk_size(codebook.shape[0], data.n_features)
         chunks = (X for X, _ in data.chunks(step, codebook.dtype))
-        return engine().distances(chunks, codebook, self._resolve_device(), data.masked)
+        distances = engine().distances(chunks, codebook, self._resolve_device(), data.masked)
+        # Computed in the wider dtype; returned in X's (float32 stays float32).
+        return distances.astype(np.float32 if data.X.dtype == np.float32 else np.float64, copy=False)
 
     def score(self, X, y=None, sample_weight=None):
         """Minus the mean quantization error of ``X`` (higher is better).
@@ -325,9 +353,9 @@ class BaseMap(VersionStampMixin, ClassNamePrefixFeaturesOutMixin, ClusterMixin, 
             ``-quantization_error``.
         """
         data, codebook = self._check_test_data(X)
-        sample_weight = _check_sample_weight(sample_weight, data.X, dtype=np.float64, ensure_non_negative=True)
+        sample_weight = check_sample_weight(sample_weight, data.X)
         qe = self._bmus_and_errors(data, codebook, self._resolve_device())[2]
-        return -float(np.average(qe, weights=sample_weight))
+        return -float((sample_weight / sample_weight.sum()) @ qe)
 
     @property
     def _n_features_out(self):
@@ -353,6 +381,18 @@ class LatticeMixin:
     ``learning_rate_decay``; a subclass gives its default learning rates with
     ``_default_learning_rates()``.
     """
+
+    def _check_radii(self):
+        """Reject radii so small that the neighbourhood's squared radius underflows."""
+        for name in ("radius_start", "radius_end"):
+            value = getattr(self, name)
+            if value is not None and value < MIN_RADIUS:
+                raise ValueError(
+                    f"{name}={value!r} is below {MIN_RADIUS:g}: the neighbourhood divides by the "
+                    "squared radius, which would underflow to 0. A radius of 0.1 already confines "
+                    "each update to the best-matching unit (the Gaussian is below 1e-21 at the "
+                    f"nearest neighbour); use {name}=0.1 or more."
+                )
 
     def _radius_range(self, map_size):
         end = float(self.radius_end)

@@ -8,10 +8,10 @@ traceback), 1 for anything unexpected (a bug: the traceback is printed).
 import argparse
 import contextlib
 import csv
-import math
 import os
 import pickle
 import sys
+import tempfile
 import time
 import traceback
 from pathlib import Path
@@ -53,24 +53,36 @@ def _is_number(text):
 
 
 def _read_text_table(path, delimiter, header):
-    """Rows of a delimited text file as a float array, and the column names."""
+    """Rows of a delimited text file as a float array, and the column names (or None)."""
     with open(path, newline="", encoding="utf-8-sig") as f:
-        rows = [row for row in csv.reader(f, delimiter=delimiter) if any(cell.strip() for cell in row)]
+        reader = csv.reader(f, delimiter=delimiter)
+        # Each row with the number of the line it ends on (1-based).
+        rows = [(row, reader.line_num) for row in reader]
+    # Blank lines at the end of the file are not rows; anywhere else a row
+    # with no value is an error below, never dropped, so that the ids that
+    # predict prints stay aligned with the rows of the file.
+    while rows and not any(cell.strip() for cell in rows[-1][0]):
+        rows.pop()
     if not rows:
         raise CommandError(f"{str(path)!r} is empty.")
     # "auto": a first row that is not all numbers holds the column names.
-    has_header = header == "yes" or (header == "auto" and not all(_is_number(c) for c in rows[0]))
-    names = [c.strip() for c in rows[0]] if has_header else [f"column {j + 1}" for j in range(len(rows[0]))]
+    first = rows[0][0]
+    has_header = header == "yes" or (header == "auto" and not all(_is_number(c) for c in first))
+    names = [c.strip() for c in first] if has_header else None
     body = rows[1:] if has_header else rows
     if not body:
         raise CommandError(f"{str(path)!r} has a header but no data rows.")
-    n_columns = len(names)
+    n_columns = len(first)
     X = np.empty((len(body), n_columns))
-    first_line = 2 if has_header else 1
-    for i, row in enumerate(body):
+    for i, (row, line) in enumerate(body):
+        if not any(cell.strip() for cell in row):
+            raise CommandError(
+                f"{str(path)!r}, line {line}: no observed value (a blank line or only empty fields); "
+                "each row is a sample and needs at least one value: delete the row or fill it in."
+            )
         if len(row) != n_columns:
             raise CommandError(
-                f"{str(path)!r}, line {first_line + i}: {len(row)} fields, expected {n_columns} "
+                f"{str(path)!r}, line {line}: {len(row)} fields, expected {n_columns} "
                 "like the first line; every row needs the same number of columns."
             )
         for j, cell in enumerate(row):
@@ -81,11 +93,29 @@ def _read_text_table(path, delimiter, header):
             try:
                 X[i, j] = float(cell)
             except ValueError:
+                column = names[j] if names is not None else f"column {j + 1}"
                 raise CommandError(
-                    f"{str(path)!r}, line {first_line + i}: column {names[j]!r} has {cell!r}; "
+                    f"{str(path)!r}, line {line}: column {column!r} has {cell!r}; "
                     "sksom needs numeric columns: drop or encode that column first."
                 ) from None
+        if np.isnan(X[i]).all():
+            raise CommandError(
+                f"{str(path)!r}, line {line}: no observed value (every field is empty or missing); "
+                "each row is a sample and needs at least one value: delete the row or fill it in."
+            )
     return X, names
+
+
+def _check_npy_rows_observed(X, path):
+    """Raise for a row of a float array with no observed value, numbered from 1."""
+    step = max(1, 2**21 // max(1, X.shape[1]))
+    for start in range(0, X.shape[0], step):
+        empty = np.flatnonzero(np.isnan(X[start : start + step]).all(axis=1))
+        if empty.size:
+            raise CommandError(
+                f"{str(path)!r}, row {start + empty[0] + 1} (counting from 1): every value is NaN; "
+                "each row is a sample and needs at least one observed value."
+            )
 
 
 def load_data(path, *, header="auto"):
@@ -106,14 +136,16 @@ def load_data(path, *, header="auto"):
         The data: float64 from text, NaN for missing fields (empty, ``NA``,
         ``N/A``, ``nan``, ``null``); a read-only memory map of a float
         ``.npy`` file.
-    feature_names : list of str
-        Column names (``"column 1"``, ... without a header).
+    feature_names : list of str or None
+        Column names from the header line of a text file; ``None`` without a
+        header (and for ``.npy``).
 
     Raises
     ------
     CommandError
         For a missing file, an unknown suffix, a non-numeric column, rows
-        of different lengths or a shape that is not 2-D.
+        of different lengths, a row without any value (its line number, from
+        1, is in the message) or a shape that is not 2-D.
     """
     path = _existing_file(path, "data file")
     suffix = path.suffix.lower()
@@ -133,7 +165,8 @@ def load_data(path, *, header="auto"):
             raise CommandError(f"{str(path)!r} holds {X.dtype} values; expected real numbers.")
         if X.dtype not in (np.float32, np.float64):
             X = X.astype(np.float64)
-        names = [f"column {j + 1}" for j in range(X.shape[1])]
+        _check_npy_rows_observed(X, path)
+        names = None
     elif suffix in _DELIMITERS:
         X, names = _read_text_table(path, _DELIMITERS[suffix], header)
     else:
@@ -152,6 +185,81 @@ def _som_of(model):
 
     som = model[-1] if isinstance(model, Pipeline) else model
     return som if isinstance(som, SOMClusterer) else None
+
+
+def _record_feature_names(model, names):
+    """Keep a CSV header as the fitted model's ``feature_names_in_`` (every step).
+
+    The model is fitted on a NumPy array, so scikit-learn cannot see the
+    names; they are set afterwards, as fitting a DataFrame would have.
+    """
+    if names is None:
+        return
+    steps = [step for _, step in model.steps] if hasattr(model, "steps") else [model]
+    for step in steps:
+        if getattr(step, "n_features_in_", None) == len(names):
+            step.feature_names_in_ = np.asarray(names, dtype=object)
+
+
+def _check_feature_names(model, names, path):
+    """A header must name the model's features, in the same order.
+
+    Without a header on either side the columns are taken by position. A
+    different number of columns is left to the estimator's own message.
+    """
+    fitted = getattr(model, "feature_names_in_", None)
+    if names is None or fitted is None or len(names) != len(fitted):
+        return
+    fitted = [str(name) for name in fitted]
+    if list(names) != fitted:
+        column = next(j for j, (a, b) in enumerate(zip(names, fitted)) if a != b)
+        raise CommandError(
+            f"{str(path)!r} has the columns {names}, but the model was fitted on {fitted} "
+            f"(column {column + 1} is {names[column]!r}, expected {fitted[column]!r}); "
+            "give the columns the model's names, in the same order."
+        )
+
+
+@contextlib.contextmanager
+def _names_checked():
+    """Silence scikit-learn's warning about unnamed input: the CLI checked the names."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="X does not have valid feature names")
+        yield
+
+
+def _check_writable(path, what):
+    """Fail before any work when ``path`` cannot be written (its folder is created)."""
+    path = Path(path)
+    if path.is_dir():
+        raise CommandError(f"{what} {str(path)!r} is a folder; give a file name.")
+    # Trying is the only reliable test (permissions, read-only mounts, /proc,
+    # root): create the folder and a scratch file in it.
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path.parent, prefix=".sksom-check-"):
+            pass
+        if path.exists() and not os.access(path, os.W_OK):
+            raise PermissionError(f"{str(path)!r} is read-only")
+    except OSError as exc:
+        raise CommandError(f"cannot write {what} {str(path)!r}: {exc.strerror or exc}.") from None
+    return path
+
+
+def _check_image_path(path):
+    """The --out of plot: writable, with a suffix matplotlib can write (checked without TensorFlow)."""
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    suffix = Path(path).suffix.lower().lstrip(".")
+    formats = sorted(FigureCanvasBase.get_supported_filetypes())
+    if suffix not in formats:
+        raise CommandError(
+            f"cannot write an image to {str(path)!r}: unknown format {suffix or '(no suffix)'!r}; "
+            f"use one of {', '.join(formats)}."
+        )
+    return _check_writable(path, "image file")
 
 
 # What unpickling a file that is not a model (or names classes that are not
@@ -240,7 +348,6 @@ def _cmd_demo(args):
     _start_tensorflow()
     _use_file_backend()
     out = Path(args.out)
-    start = time.perf_counter()
     written = []
 
     digits = load_digits()
@@ -260,10 +367,10 @@ def _cmd_demo(args):
     _print_metrics(rgb)
     written.append(_save_figure(plotting.plot_codebook_colors(rgb), out / "rgb_colors.png"))
 
-    print("\nWrote:")
     for path in written:
-        print(f"  {path}")
-    print(f"Done in {time.perf_counter() - start:.1f}s.")
+        _report_written(str(path))
+    # From the start of main(): TensorFlow's start-up is part of the wait.
+    print(f"Done in {time.perf_counter() - args.started:.1f}s (TensorFlow's start-up included).")
     return EXIT_OK
 
 
@@ -282,10 +389,12 @@ def _cmd_fit(args):
 
     from ._som import SOMClusterer
 
-    X, _ = load_data(args.data, header=args.header)
+    X, names = load_data(args.data, header=args.header)
     out = Path(args.out)
     if out.exists() and not args.force:
         raise CommandError(f"{str(out)!r} exists; pass --force to overwrite it.")
+    # Checked now, not after a long training.
+    _check_writable(out, "model file")
     _start_tensorflow()
     som = SOMClusterer(
         args.map_size,
@@ -305,33 +414,47 @@ def _cmd_fit(args):
         print(f"Training on {X.shape[0]} samples x {X.shape[1]} features from {args.data}.")
     start = time.perf_counter()
     model.fit(X)
+    _record_feature_names(model, names)
     _print_metrics(som)
     print(f"training time: {time.perf_counter() - start:.2f}s")
     out.parent.mkdir(parents=True, exist_ok=True)
     joblib.dump(model, out)
-    print(f"saved model to {out}")
+    _report_written(f"model to {out}")
     return EXIT_OK
 
 
 def _cmd_predict(args):
     model = load_model(args.model)
-    X, _ = load_data(args.data, header=args.header)
+    X, names = load_data(args.data, header=args.header)
+    _check_feature_names(model, names, args.data)
+    if args.out is not None:
+        _check_writable(args.out, "output file")
     _start_tensorflow()
-    labels = model.predict(X)
+    with _names_checked():
+        labels = model.predict(X)
     text = "\n".join(str(label) for label in labels) + "\n"
     if args.out is None:
         sys.stdout.write(text)
     else:
         Path(args.out).write_text(text)
-        print(f"wrote {len(labels)} cluster ids to {args.out}", file=sys.stderr)
+        _report_written(f"{len(labels)} cluster ids to {args.out}")
     return EXIT_OK
+
+
+def _report_written(what):
+    # On stderr for every command: stdout may be data (predict's ids).
+    print(f"wrote {what}", file=sys.stderr)
 
 
 def _cmd_plot(args):
     if args.kind == "hits" and args.data is None:
         raise CommandError("--kind hits counts samples per unit; give them with --data DATA.")
+    out = _check_image_path(args.out or f"{args.kind}.png")
     model = load_model(args.model)
-    X = load_data(args.data, header=args.header)[0] if args.kind == "hits" else None
+    X = None
+    if args.kind == "hits":
+        X, names = load_data(args.data, header=args.header)
+        _check_feature_names(model, names, args.data)
     _start_tensorflow()
     _use_file_backend()
     from . import plotting
@@ -341,35 +464,20 @@ def _cmd_plot(args):
     if args.kind == "umatrix":
         ax = plotting.plot_u_matrix(model)
     elif args.kind == "hits":
-        ax = plotting.plot_hit_map(model, X)
+        with _names_checked():
+            ax = plotting.plot_hit_map(model, X)
     else:
-        ax = _component_planes(model, plotting)
-    path = _save_figure(ax, args.out or f"{args.kind}.png")
-    print(f"wrote {path}")
+        n_features = _som_of(model).n_features_in_
+        shown = min(n_features, _MAX_PLANES)
+        if shown < n_features:
+            print(f"showing the first {shown} of {n_features} features", file=sys.stderr)
+        ax = plotting.plot_component_planes(model, range(shown), inverse_transform=_som_of(model) is not model)
+    path = _save_figure(ax, out)
+    _report_written(str(path))
     return EXIT_OK
 
 
 _MAX_PLANES = 36
-
-
-def _component_planes(model, plotting):
-    """One component plane per feature (the first 36), in a grid of Axes."""
-    import matplotlib.pyplot as plt
-
-    n_features = _som_of(model).n_features_in_
-    shown = min(n_features, _MAX_PLANES)
-    if shown < n_features:
-        print(f"showing the first {shown} of {n_features} features", file=sys.stderr)
-    n_columns = math.ceil(math.sqrt(shown))
-    n_rows = math.ceil(shown / n_columns)
-    fig, axes = plt.subplots(n_rows, n_columns, figsize=(3.2 * n_columns, 3 * n_rows), squeeze=False)
-    for feature, ax in enumerate(axes.ravel()):
-        if feature < shown:
-            plotting.plot_component_plane(model, feature, inverse_transform=_som_of(model) is not model, ax=ax)
-        else:
-            ax.set_axis_off()
-    fig.tight_layout()
-    return axes
 
 
 # -- parser ----------------------------------------------------------------------
@@ -471,32 +579,67 @@ def build_parser():
     return parser
 
 
-@contextlib.contextmanager
-def _native_stderr_silenced():
-    """Send what C++ code writes straight to file descriptor 2 to /dev/null.
+def _start_tensorflow():
+    """Import TensorFlow (quietly unless asked for logs, see ``sksom._engine.device``)."""
+    from . import _engine
 
-    TensorFlow prints start-up notices (oneDNN, CUDA probing) from C++ before
-    its logging is configured, so ``TF_CPP_MIN_LOG_LEVEL`` cannot hide them.
-    Python exceptions still propagate, and are printed after the block.
+    _engine.available_devices()
+
+
+class _PipeGuard:
+    """Standard output that goes quiet, instead of raising, once its reader has gone.
+
+    ``sksom fit ... | head -1`` closes the pipe after one line: the command
+    still finishes its work (the model is saved) and exits without a
+    BrokenPipeError traceback.
     """
-    sys.stderr.flush()
-    saved = os.dup(2)
+
+    def __init__(self, stream):
+        self._stream = stream
+        self._closed = False
+
+    def _silence(self):
+        # Further writes, and Python's flush at exit, go to /dev/null.
+        self._closed = True
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, self._stream.fileno())
+            os.close(devnull)
+        except (OSError, ValueError, AttributeError):
+            pass
+
+    def write(self, text):
+        if self._closed:
+            return len(text)
+        try:
+            return self._stream.write(text)
+        except BrokenPipeError:
+            self._silence()
+            return len(text)
+
+    def flush(self):
+        if self._closed:
+            return
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            self._silence()
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
+
+
+@contextlib.contextmanager
+def _quiet_broken_pipe():
+    saved = sys.stdout
+    sys.stdout = _PipeGuard(saved)
     try:
-        with open(os.devnull, "w") as devnull:
-            os.dup2(devnull.fileno(), 2)
         yield
     finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-
-
-def _start_tensorflow():
-    """Import TensorFlow and find its devices, quietly unless asked for logs."""
-    quiet = os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2") not in ("0", "1")
-    with _native_stderr_silenced() if quiet else contextlib.nullcontext():
-        from . import _engine
-
-        _engine.available_devices()
+        try:
+            sys.stdout.flush()
+        finally:
+            sys.stdout = saved
 
 
 def main(argv=None):
@@ -512,13 +655,16 @@ def main(argv=None):
     status : int
         0 on success, 2 for bad usage or input, 1 for an unexpected error.
     """
+    started = time.perf_counter()
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse exits on --help (0) and on bad usage (2)
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+    args.started = started
     try:
-        return args.func(args)
+        with _quiet_broken_pipe():
+            return args.func(args)
     except CommandError as exc:
         print(f"sksom {args.command}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE

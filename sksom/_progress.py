@@ -34,24 +34,33 @@ def report_epoch(name, epoch, n_epochs, radius, quantization_error, elapsed, *, 
     quantization_error : float
         Mean distance from the samples to their best-matching unit.
     elapsed : float
-        Seconds since the call started.
+        Seconds since the call started (cumulative, shown as ``elapsed``).
     last : bool
         Whether this is the last epoch of the call.
     stream : file-like, default=None
         Where to write; ``None`` means ``sys.stdout`` at call time.
     """
     stream = sys.stdout if stream is None else stream
-    # The quantization error before the radius: a line cut to the terminal
-    # width must still show it.
-    numbers = f"quantization error {quantization_error:.4g}  radius {radius:.3g}  {elapsed:.2f}s"
+    # The time is cumulative since the call started, hence "elapsed".
     if _is_terminal(stream):
         done = min(_BAR_WIDTH, round(_BAR_WIDTH * epoch / max(n_epochs, 1)))
         bar = "#" * done + "." * (_BAR_WIDTH - done)
-        # Pad to the terminal width so a shorter line fully covers the
-        # previous one, and cut it so it never wraps (which breaks "\r").
+        # Fit the line to the terminal (it must never wrap, which breaks
+        # "\r"): the longest wording that fits, shorter labels on narrow ones.
         width = max(shutil.get_terminal_size().columns - 1, 20)
-        line = f"{name} [{bar}] {epoch}/{n_epochs}  {numbers}"[:width]
+        wordings = (
+            f"{name} [{bar}] {epoch}/{n_epochs}  quantization error {quantization_error:.4g}  "
+            f"radius {radius:.3g}  elapsed {elapsed:.2f}s",
+            f"{name} [{bar}] {epoch}/{n_epochs}  QE {quantization_error:.4g}  radius {radius:.3g}  elapsed {elapsed:.1f}s",
+            f"[{bar}] {epoch}/{n_epochs} QE {quantization_error:.4g} r {radius:.3g} elapsed {elapsed:.1f}s",
+            f"{epoch}/{n_epochs} QE {quantization_error:.4g} elapsed {elapsed:.0f}s",
+        )
+        line = next((text for text in wordings if len(text) <= width), wordings[-1][:width])
+        # Padded so that a shorter line fully covers the previous one.
         stream.write(f"\r{line:<{width}}" + ("\n" if last else ""))
     else:
-        stream.write(f"[{name}] epoch {epoch}/{n_epochs}  {numbers}\n")
+        stream.write(
+            f"[{name}] epoch {epoch}/{n_epochs}  quantization error {quantization_error:.4g}  "
+            f"radius {radius:.3g}  elapsed {elapsed:.2f}s\n"
+        )
     stream.flush()

@@ -55,6 +55,17 @@ def _auto_map_size(n_samples, variances, topology):
     return n_rows, n_columns
 
 
+def _relative_weight_scale(sample_weight):
+    """``n / sum(w)``, by which weights become relative to their mean; None when uniform.
+
+    Uniform weights of any size then give exactly the unweighted result, with
+    no rounding from the division.
+    """
+    if np.all(sample_weight == sample_weight[0]):
+        return None
+    return len(sample_weight) / sample_weight.sum()
+
+
 class SOMClusterer(LatticeMixin, BaseMap):
     """Self-organizing map (Kohonen map) as a clusterer and transformer.
 
@@ -89,7 +100,9 @@ class SOMClusterer(LatticeMixin, BaseMap):
         map starts ordered) and half of it otherwise; never below
         ``radius_end``.
     radius_end : float, default=1.0
-        Neighbourhood radius at the end of training.
+        Neighbourhood radius at the end of training. Radii below ``1e-6`` are
+        rejected (their square underflows); any radius below 0.1 already
+        confines the updates to the best-matching unit.
     radius_decay : {"linear", "exponential", "inverse"}, default="exponential"
         How the radius goes from ``radius_start`` to ``radius_end``. The
         geometric (exponential) default orders the map in the first epochs
@@ -275,6 +288,8 @@ class SOMClusterer(LatticeMixin, BaseMap):
                 "batch map's weighted mean is undefined; use algorithm='online' or "
                 "'minibatch', or another neighborhood."
             )
+        self._check_radii()
+        self._check_n_clusters()
         if self.strategy is not None and self.algorithm != "batch":
             raise ValueError(
                 f"strategy={self.strategy!r} distributes the batch map only; got "
@@ -418,8 +433,10 @@ class SOMClusterer(LatticeMixin, BaseMap):
         chunks = scheduled(data.shuffled_chunks(step, dtype, rng))
         lattice = smoothing.coordinates, smoothing.periods
         if self.algorithm == "online":
-            # A sample's weight scales its learning rate.
-            rows = ((X, r, lr * w) for X, w, r, lr in chunks)
+            # A sample's step is scaled by its weight relative to the mean
+            # weight of this call's data (the kernel caps each step at 1).
+            scale = _relative_weight_scale(data.sample_weight)
+            rows = ((X, r, lr * (w * scale if scale is not None else 1.0)) for X, w, r, lr in chunks)
             codebook = kernels.online_epoch(rows, codebook, *lattice, self.neighborhood, device, data.masked)
         else:
             batches = ((X, w, float(r[0]), float(lr[0])) for X, w, r, lr in chunks)
@@ -516,8 +533,13 @@ class SOMClusterer(LatticeMixin, BaseMap):
         y : Ignored
             Not used, present for API consistency by convention.
         sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative weight of each sample: a weight of 2 counts a sample
-            twice, a weight of 0 ignores it.
+            Non-negative weight of each sample: in the batch map a weight of 2
+            counts a sample twice, and a weight of 0 ignores it. The online
+            rule multiplies a sample's step by its weight relative to the mean
+            weight of ``X``, capping each unit's step at 1 so that no unit
+            moves past the sample; uniform weights of any size give the
+            unweighted result. Mini-batches average their samples' pulls with
+            these weights.
 
         Returns
         -------

@@ -1,6 +1,8 @@
 """Export a fitted map for serving without scikit-learn or sksom."""
 
+import errno
 import os
+import tempfile
 
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
@@ -20,6 +22,10 @@ def export_model(som, path):
     ``"cluster_id"`` (what :meth:`SOMClusterer.predict` returns: the
     best-matching unit, or its cluster when ``n_clusters`` was set) and
     ``"unit"`` (the best-matching unit), both int64 of shape (n_samples,).
+    A row with no observed value (all NaN), which :meth:`SOMClusterer.predict`
+    rejects, gets ``-1`` in both. Input that is not 2-D, or whose number of
+    columns is not the map's ``n_features_in_``, raises TensorFlow's
+    ``InvalidArgumentError`` with a message saying what is expected.
 
     Distances are computed in float32, so ids agree with
     ``som.predict(X.astype(np.float32))``; for float64 data they can differ
@@ -33,7 +39,9 @@ def export_model(som, path):
         serving.
     path : str or path-like
         Directory to write the SavedModel to; created if needed, its
-        SavedModel files overwritten.
+        SavedModel files overwritten. An existing file there, or a place
+        that cannot be written, raises ``OSError`` naming the path before
+        any TensorFlow work.
 
     Returns
     -------
@@ -61,6 +69,7 @@ def export_model(som, path):
     check_is_fitted(som)
     if not isinstance(path, (str, os.PathLike)):
         raise TypeError(f"path must be a str or path-like; got {type(path).__name__}.")
+    _check_directory_writable(os.fspath(path))
     n_units = som.cluster_centers_.shape[0]
     unit_labels = getattr(som, "unit_labels_", np.arange(n_units))
     # TensorFlow is imported here, on first use, never by ``import sksom``.
@@ -68,3 +77,20 @@ def export_model(som, path):
 
     _engine.export_saved_model(som.cluster_centers_, unit_labels, path)
     return os.fspath(path)
+
+
+def _check_directory_writable(path):
+    """Create ``path`` as a directory and check it can be written, naming it if not."""
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise FileExistsError(
+            errno.EEXIST,
+            "export_model writes a SavedModel directory, but this path is an existing file; "
+            "choose another path or remove the file",
+            path,
+        )
+    try:
+        os.makedirs(path, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path, prefix=".sksom-check-"):
+            pass
+    except OSError as exc:
+        raise OSError(exc.errno, f"cannot write the SavedModel there: {exc.strerror or exc}", path) from None

@@ -16,7 +16,7 @@ from sklearn.utils import Bunch, check_consistent_length, column_or_1d
 from sklearn.utils.validation import _check_sample_weight
 
 from ._topology import lattice_edges
-from .metrics import _som_input, _unwrap
+from .utils import map_input, unwrap_map
 
 _REDUCTIONS = {"mean": np.mean, "median": np.median, "max": np.max, "min": np.min}
 
@@ -43,7 +43,7 @@ def codebook(model, *, inverse_transform=False):
     codebook : ndarray of shape (n_units, n_features)
         ``cluster_centers_``, or its inverse transform.
     """
-    som, preprocess = _unwrap(model)
+    som, preprocess = unwrap_map(model)
     weights = som.cluster_centers_
     if inverse_transform and preprocess is not None:
         if not hasattr(preprocess, "inverse_transform"):
@@ -90,7 +90,7 @@ def u_matrix(model, *, reduce="mean"):
     """
     if reduce not in _REDUCTIONS:
         raise ValueError(f"reduce must be one of {sorted(_REDUCTIONS)}; got {reduce!r}.")
-    som, _ = _unwrap(model)
+    som, _ = unwrap_map(model)
     weights = som.cluster_centers_.astype(np.float64)
     # Only adjacent pairs (at most 6 per unit), in both directions, grouped
     # unit by unit: nothing grows with the square of the number of units.
@@ -131,7 +131,7 @@ def hit_map(model, X, *, sample_weight=None):
     >>> hit_map(som, X)
     array([[2, 1]])
     """
-    som, X = _som_input(model, X)
+    som, X = map_input(model, X)
     units = som.best_matching_unit(X)
     n_units = som.cluster_centers_.shape[0]
     if sample_weight is None:
@@ -156,7 +156,7 @@ def component_planes(model, *, inverse_transform=False):
     planes : ndarray of shape (n_features, n_rows, n_columns)
         ``planes[k]`` is the component plane of feature ``k``.
     """
-    som, _ = _unwrap(model)
+    som, _ = unwrap_map(model)
     return np.moveaxis(_grid(som, codebook(model, inverse_transform=inverse_transform)), -1, 0)
 
 
@@ -206,7 +206,7 @@ def label_map(model, X, y, *, sample_weight=None):
     """
     y = column_or_1d(y, warn=True)
     check_consistent_length(X, y)
-    som, X = _som_input(model, X)
+    som, X = map_input(model, X)
     units = som.best_matching_unit(X)
     sample_weight = _check_sample_weight(sample_weight, units[:, None], dtype=np.float64)
     classes, y_index = np.unique(y, return_inverse=True)
@@ -249,7 +249,7 @@ def codebook_images(model, *, image_shape=None, inverse_transform=False):
     images : ndarray of shape (n_rows, n_columns) + image_shape
         ``images[row, column]`` is the picture of that unit.
     """
-    som, _ = _unwrap(model)
+    som, _ = unwrap_map(model)
     weights = codebook(model, inverse_transform=inverse_transform)
     n_features = weights.shape[1]
     if image_shape is None:

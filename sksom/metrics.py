@@ -27,12 +27,18 @@ combined error
     on the map from the BMU to the second BMU, where stepping between two
     adjacent units costs the distance between their weight vectors
     (see :func:`combined_error`).
+temporal quantization error
+    For sequences: TQE(j), the RMS distance of the input ``j`` steps back
+    to the mean of those inputs over the steps the same unit wins (see
+    :func:`temporal_quantization_error`).
 mixture BIC
     The Bayesian information criterion of the codebook read as a Gaussian
     mixture; unlike the errors above it does not always favour a larger map,
     so it can select the map size (see :func:`mixture_bic` and
     :func:`map_size_scorer`).
 """
+
+import numbers
 
 import numpy as np
 from scipy import sparse
@@ -49,6 +55,7 @@ from ._topology import (
     squared_distances_to,
     unit_coordinates,
 )
+from .utils import map_input
 
 _CHUNK_ELEMENTS = 2**22  # distance-matrix entries computed at once
 
@@ -443,35 +450,6 @@ def _mixture_log_likelihood(X, codebook, sample_weight=None, max_iter=100, tol=1
     return mean_log_lik, total
 
 
-def _unwrap(model):
-    """The fitted SOM of ``model`` and the steps that feed it (or ``None``).
-
-    ``model`` is a fitted :class:`~sksom.SOMClusterer` or a
-    :class:`~sklearn.pipeline.Pipeline` whose last step is one.
-    """
-    from sklearn.utils.validation import check_is_fitted
-
-    preprocess = None
-    som = model
-    if hasattr(model, "steps"):
-        som = model[-1]
-        preprocess = model[:-1] if len(model.steps) > 1 else None
-    if not (hasattr(som, "map_size") and hasattr(som, "fit")):
-        raise TypeError(
-            f"Expected a fitted SOMClusterer or a Pipeline whose last step is one; got {type(som).__name__}."
-        )
-    check_is_fitted(som, "cluster_centers_")
-    return som, preprocess
-
-
-def _som_input(model, X):
-    """The fitted SOM of ``model`` and ``X`` passed through its preprocessing."""
-    som, preprocess = _unwrap(model)
-    if preprocess is not None:
-        X = preprocess.transform(X)
-    return som, X
-
-
 def map_size_scorer(estimator, X, y=None):
     """Scorer that selects the map size: a per-sample BIC of the codebook.
 
@@ -537,7 +515,70 @@ def map_size_scorer(estimator, X, y=None):
     >>> search.best_params_["map_size"]
     (4, 4)
     """
-    som, X = _som_input(estimator, X)
+    som, X = map_input(estimator, X)
     mean_log_lik, _ = _mixture_log_likelihood(X, som.cluster_centers_)
     n_train = np.shape(som.labels_)[0]
     return 2.0 * mean_log_lik - _mixture_n_params(som.cluster_centers_) * np.log(n_train) / n_train
+
+
+def temporal_quantization_error(X, labels, *, max_lag, lengths=None):
+    """How well the units of a sequence map stand for the inputs before them.
+
+    For lag ``j``, take every step ``t`` that has a step ``t - j`` in its
+    sequence; each unit's mean of ``x(t - j)`` over the steps ``t`` it wins
+    is its receptive field at lag ``j``. TQE(j) is the root mean square
+    distance of ``x(t - j)`` to the field of the unit of ``t``. TQE(0) is the
+    RMS quantization error against the mean of each unit's inputs; a map
+    that remembers the past keeps TQE(j) low for ``j > 0`` (Voegtlin 2002).
+    Lags never cross a sequence boundary.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+        The concatenated sequences, one step per row.
+    labels : array-like of shape (n_samples,)
+        Unit (BMU) of each step, e.g. ``RecursiveSOM.predict(X, lengths)``.
+    max_lag : int
+        Largest lag ``j``.
+    lengths : array-like of int of shape (n_sequences,), default=None
+        Length of each sequence, summing to ``n_samples``; ``None``: one
+        sequence.
+
+    Returns
+    -------
+    tqe : ndarray of shape (max_lag + 1,)
+        TQE(j) for j = 0 ... max_lag; NaN for a lag longer than every
+        sequence.
+
+    Examples
+    --------
+    >>> from sksom.metrics import temporal_quantization_error
+    >>> X = [[0.0], [1.0], [0.0], [3.0]]
+    >>> temporal_quantization_error(X, [0, 1, 0, 1], max_lag=1)
+    array([0.70710678, 0.        ])
+    """
+    from ._sequence import check_lengths, step_positions
+
+    X = check_array(X, dtype=np.float64)
+    labels = np.asarray(labels)
+    if labels.shape != (X.shape[0],):
+        raise ValueError(f"labels has shape {labels.shape}; expected ({X.shape[0]},), one unit per row of X.")
+    if not np.issubdtype(labels.dtype, np.integer):
+        raise ValueError(f"labels must be integer unit indices; got dtype {labels.dtype}.")
+    if not (isinstance(max_lag, numbers.Integral) and max_lag >= 0):
+        raise ValueError(f"max_lag must be a non-negative int; got {max_lag!r}.")
+    positions = step_positions(check_lengths(lengths, X.shape[0]))
+    _, units = np.unique(labels, return_inverse=True)
+    n_units = units.max() + 1
+    tqe = np.full(max_lag + 1, np.nan)
+    for lag in range(max_lag + 1):
+        steps = np.flatnonzero(positions >= lag)
+        if steps.size == 0:
+            break
+        past, owner = X[steps - lag], units[steps]
+        counts = np.bincount(owner, minlength=n_units)
+        sums = np.zeros((n_units, X.shape[1]))
+        np.add.at(sums, owner, past)
+        means = sums / np.maximum(counts, 1)[:, None]
+        tqe[lag] = np.sqrt(np.mean(np.sum((past - means[owner]) ** 2, axis=1)))
+    return tqe

@@ -15,7 +15,7 @@ import numpy as np
 
 from . import maps
 from ._topology import lattice_edges
-from .metrics import _unwrap
+from .utils import unwrap_map
 
 # Pointy-top hexagons of width 1 tile a lattice whose rows are sqrt(3)/2
 # apart: their circumradius is 1/sqrt(3).
@@ -118,9 +118,10 @@ def plot_u_matrix(model, *, reduce="mean", ax=None, cmap="bone_r", colorbar=True
     -------
     ax : matplotlib Axes
     """
-    som, _ = _unwrap(model)
-    ax = _get_axes(ax)
+    som, _ = unwrap_map(model)
+    # Values first: a bad argument must not leave an empty figure behind.
     values = maps.u_matrix(model, reduce=reduce)
+    ax = _get_axes(ax)
     _draw_units(
         ax, som, values, cmap=cmap, colorbar=colorbar, label=f"{reduce} distance to neighbours", title="U-matrix"
     )
@@ -152,9 +153,9 @@ def plot_hit_map(model, X, *, sample_weight=None, ax=None, cmap="Greens", colorb
     -------
     ax : matplotlib Axes
     """
-    som, _ = _unwrap(model)
-    ax = _get_axes(ax)
+    som, _ = unwrap_map(model)
     hits = maps.hit_map(model, X, sample_weight=sample_weight)
+    ax = _get_axes(ax)
     cells = _draw_units(ax, som, hits, cmap=cmap, vmin=0, colorbar=colorbar, label="samples", title="Hit map")
     if annotate:
         _annotate(ax, som, cells, [f"{count:g}" for count in hits.ravel()])
@@ -162,7 +163,7 @@ def plot_hit_map(model, X, *, sample_weight=None, ax=None, cmap="Greens", colorb
 
 
 def _feature_names(model, inverse_transform):
-    som, preprocess = _unwrap(model)
+    som, preprocess = unwrap_map(model)
     source = model if (inverse_transform and preprocess is not None) else som
     return getattr(source, "feature_names_in_", None)
 
@@ -191,23 +192,109 @@ def plot_component_plane(model, feature, *, inverse_transform=False, ax=None, cm
     -------
     ax : matplotlib Axes
     """
-    som, _ = _unwrap(model)
+    som, _ = unwrap_map(model)
     planes = maps.component_planes(model, inverse_transform=inverse_transform)
     names = _feature_names(model, inverse_transform)
+    index = _feature_index(feature, names, len(planes))
+    ax = _get_axes(ax)
+    _draw_plane(ax, som, planes, names, index, cmap, colorbar)
+    return ax
+
+
+def _feature_index(feature, names, n_features):
+    """Index of ``feature`` (a name or an index), or a ValueError naming the choices."""
     if isinstance(feature, str):
         if names is None or feature not in list(names):
             raise ValueError(
                 f"Unknown feature {feature!r}; the map knows the features {None if names is None else list(names)}."
             )
-        index = list(names).index(feature)
-    elif isinstance(feature, (int, np.integer)) and -len(planes) <= feature < len(planes):
-        index = int(feature) % len(planes)
-    else:
-        raise ValueError(f"feature must be a name or an index below {len(planes)}; got {feature!r}.")
+        return list(names).index(feature)
+    if isinstance(feature, (int, np.integer)) and not isinstance(feature, bool) and -n_features <= feature < n_features:
+        return int(feature) % n_features
+    raise ValueError(f"feature must be a name or an index below {n_features}; got {feature!r}.")
+
+
+def _draw_plane(ax, som, planes, names, index, cmap, colorbar):
     title = str(names[index]) if names is not None else f"feature {index}"
-    ax = _get_axes(ax)
     _draw_units(ax, som, planes[index], cmap=cmap, colorbar=colorbar, label=title, title=title)
-    return ax
+
+
+def plot_component_planes(
+    model, features=None, *, inverse_transform=False, n_columns=None, axes=None, cmap="coolwarm", colorbar=True
+):
+    """Draw several component planes side by side, in a grid of Axes.
+
+    Each plane is drawn as by :func:`plot_component_plane` and titled by the
+    feature's name when the model was fitted on named columns.
+
+    Parameters
+    ----------
+    model : SOMClusterer or Pipeline
+        Fitted map, or a pipeline ending in one.
+    features : sequence of int or str, default=None
+        The features to draw, by index or name; ``None`` draws all of them.
+    inverse_transform : bool, default=False
+        For a pipeline, show the features in the units of the raw data (see
+        :func:`sksom.maps.codebook`).
+    n_columns : int, default=None
+        Axes per row of the grid; ``None`` makes the grid about square.
+        Ignored when ``axes`` is given.
+    axes : array-like of matplotlib Axes, default=None
+        Where to draw, one Axes per feature at least (spare Axes are turned
+        off); a new figure when ``None``.
+    cmap : str or Colormap, default="coolwarm"
+        Colour map.
+    colorbar : bool, default=True
+        Whether to add a colour bar to each plane.
+
+    Returns
+    -------
+    axes : ndarray of matplotlib Axes
+        The grid, of shape (n_rows, n_columns) for a new figure, else the
+        ``axes`` given.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> from sksom import SOMClusterer
+    >>> from sksom.plotting import plot_component_planes
+    >>> X = np.random.default_rng(0).uniform(size=(50, 3))
+    >>> som = SOMClusterer((3, 3), max_iter=2, random_state=0).fit(X)
+    >>> axes = plot_component_planes(som, features=[0, 2])
+    >>> axes.shape, [ax.get_title() for ax in axes.ravel()]
+    ((1, 2), ['feature 0', 'feature 2'])
+    """
+    som, _ = unwrap_map(model)
+    # Everything is checked before a figure is created.
+    planes = maps.component_planes(model, inverse_transform=inverse_transform)
+    names = _feature_names(model, inverse_transform)
+    features = range(len(planes)) if features is None else list(features)
+    indices = [_feature_index(feature, names, len(planes)) for feature in features]
+    if not indices:
+        raise ValueError("features is empty; give at least one feature to draw.")
+    if axes is None:
+        import matplotlib.pyplot as plt
+
+        n_columns = math.ceil(math.sqrt(len(indices))) if n_columns is None else int(n_columns)
+        if n_columns < 1:
+            raise ValueError(f"n_columns must be a positive int; got {n_columns!r}.")
+        n_rows = math.ceil(len(indices) / n_columns)
+        fig, axes = plt.subplots(n_rows, n_columns, figsize=(3.2 * n_columns, 3 * n_rows), squeeze=False)
+    else:
+        fig = None
+    axes = np.asarray(axes, dtype=object)
+    if axes.size < len(indices):
+        raise ValueError(f"{len(indices)} features to draw but only {axes.size} Axes given.")
+    for position, ax in enumerate(axes.ravel()):
+        if position < len(indices):
+            _draw_plane(ax, som, planes, names, indices[position], cmap, colorbar)
+        else:
+            ax.set_axis_off()
+    if fig is not None:
+        fig.tight_layout()
+    return axes
 
 
 def plot_label_map(model, X, y, *, sample_weight=None, ax=None, cmap="tab10", annotate=True, colorbar=True):
@@ -239,9 +326,9 @@ def plot_label_map(model, X, y, *, sample_weight=None, ax=None, cmap="tab10", an
     -------
     ax : matplotlib Axes
     """
-    som, _ = _unwrap(model)
-    ax = _get_axes(ax)
+    som, _ = unwrap_map(model)
     labels = maps.label_map(model, X, y, sample_weight=sample_weight)
+    ax = _get_axes(ax)
     majority = labels.majority.ravel()
     n_classes = len(labels.classes)
     values = np.where(majority >= 0, majority, np.nan)
@@ -296,7 +383,7 @@ def plot_clusters(model, *, ax=None, cmap="tab20", boundaries=True, colorbar=Tru
     -------
     ax : matplotlib Axes
     """
-    som, _ = _unwrap(model)
+    som, _ = unwrap_map(model)
     if not hasattr(som, "unit_labels_"):
         raise ValueError("The map has no unit clusters; fit it with n_clusters set to draw them.")
     from matplotlib.collections import LineCollection
@@ -335,7 +422,7 @@ def plot_codebook_colors(model, *, max_value=1.0, inverse_transform=False, ax=No
     """
     from matplotlib.collections import PolyCollection
 
-    som, _ = _unwrap(model)
+    som, _ = unwrap_map(model)
     colors = maps.codebook(model, inverse_transform=inverse_transform)
     if colors.shape[1] not in (3, 4):
         raise ValueError(f"Colour codebooks have 3 (RGB) or 4 (RGBA) features; this one has {colors.shape[1]}.")
@@ -390,7 +477,7 @@ def plot_codebook_images(
     -------
     ax : matplotlib Axes
     """
-    som, _ = _unwrap(model)
+    som, _ = unwrap_map(model)
     images = maps.codebook_images(model, image_shape=image_shape, inverse_transform=inverse_transform)
     if images.ndim not in (4, 5) or (images.ndim == 5 and images.shape[4] not in (3, 4)):
         raise ValueError(f"Images must be grey (h, w) or colour (h, w, 3|4); got tiles of shape {images.shape[2:]}.")

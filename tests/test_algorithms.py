@@ -55,12 +55,12 @@ def reference_batch_epoch(X, weights, W, H, learning_rate):
 
 
 def reference_online_epoch(X, W, D2, neighborhood, sigmas, rates):
-    """The sequential rule ``w += lr * h * (x - w)``, one row at a time."""
+    """The sequential rule ``w += min(lr * h, 1) * (x - w)``, one row at a time."""
     W = W.copy()
     h_fn = NEIGHBORHOODS[neighborhood]
     for x, sigma, rate in zip(X, sigmas, rates):
         bmu = np.argmin(((W - x) ** 2).sum(axis=1))
-        W += rate * h_fn(D2[bmu], sigma)[:, None] * (x - W)
+        W += np.minimum(rate * h_fn(D2[bmu], sigma), 1.0)[:, None] * (x - W)
     return W
 
 
@@ -182,14 +182,52 @@ def test_online_fit_is_the_sequential_rule_in_random_order(topology, periodic, n
     np.testing.assert_allclose(som.cluster_centers_, expected, rtol=1e-9, atol=1e-11)
 
 
-def test_online_sample_weight_scales_the_learning_rate():
-    """Check that a sample weight multiplies that sample's learning rate."""
+def test_online_sample_weight_scales_the_step_by_the_relative_weight():
+    """Check that a sample's step is lr * h * w * n / sum(w), capped at 1."""
     n = X.shape[0]
-    som = _estimator("online", max_iter=1, learning_rate_start=0.3, learning_rate_end=0.3).fit(X, sample_weight=WEIGHTS)
+    weights = WEIGHTS.copy()
+    weights[:3] = 40.0  # relative weights near 20: capped steps
+    som = _estimator("online", max_iter=1, learning_rate_start=0.3, learning_rate_end=0.3).fit(X, sample_weight=weights)
     order = check_random_state(0).permutation(n)
     sigmas = DECAYS["linear"](2.5, 0.5, np.arange(n) / n)
-    expected = reference_online_epoch(X[order], W0, squared_grid_distances(MAP_SIZE), "gaussian", sigmas, 0.3 * WEIGHTS[order])
+    relative = weights * n / weights.sum()
+    expected = reference_online_epoch(X[order], W0, squared_grid_distances(MAP_SIZE), "gaussian", sigmas, 0.3 * relative[order])
     np.testing.assert_allclose(som.cluster_centers_, expected, rtol=1e-9, atol=1e-11)
+
+
+@pytest.mark.parametrize("value", [0.1, 100.0, 1000.0])
+def test_online_uniform_weights_give_the_unweighted_result(value):
+    """Check that uniform weights of any size leave the online fit unchanged, bit for bit."""
+    # A given initial codebook: the PCA start weighs the data, with its own rounding.
+    plain = _estimator("online", max_iter=3).fit(X)
+    weighted = _estimator("online", max_iter=3).fit(X, sample_weight=np.full(X.shape[0], value))
+    np.testing.assert_array_equal(weighted.cluster_centers_, plain.cluster_centers_)
+
+
+def test_online_large_weights_do_not_overshoot():
+    """Check that huge relative weights are capped: no divergence, units stay in the data's hull."""
+    weights = np.ones(X.shape[0])
+    weights[::4] = 1e6
+    som = _estimator("online", max_iter=3, learning_rate_start=0.9).fit(X, sample_weight=weights)
+    # A step of at most 1 moves a unit along the segment towards the sample,
+    # so every unit stays in the bounding box of the initial units and the data.
+    points = np.vstack([W0, X])
+    assert np.all(som.cluster_centers_ >= points.min(axis=0) - 1e-12)
+    assert np.all(som.cluster_centers_ <= points.max(axis=0) + 1e-12)
+
+
+def test_online_heavier_sample_pulls_its_unit_closer():
+    """Check that raising one sample's weight brings its BMU nearer to it."""
+    params = dict(map_size=(3, 3), algorithm="online", max_iter=2, random_state=0)
+    weights = np.ones(X.shape[0])
+    weights[5] = 8.0
+    light = SOMClusterer(**params).fit(X)
+    heavy = SOMClusterer(**params).fit(X, sample_weight=weights)
+
+    def gap(som):
+        return np.sqrt(((som.cluster_centers_ - X[5]) ** 2).sum(axis=1)).min()
+
+    assert gap(heavy) < 0.5 * gap(light)
 
 
 @pytest.mark.parametrize("decay", list(DECAYS))

@@ -79,7 +79,7 @@ def test_header_detection(tmp_path, capsys):
     path.write_text(path.read_text().lstrip("\n"))
     X_read, names = _cli.load_data(path)
     np.testing.assert_allclose(X_read, X)
-    assert names[0] == "column 1"
+    assert names is None
     X_skip, _ = _cli.load_data(path, header="yes")
     assert X_skip.shape == (X.shape[0] - 1, 3)
 
@@ -111,7 +111,11 @@ BAD_INPUT = [
     # (file name, content, command extra, error regex)
     ("missing.csv", None, [], "does not exist"),
     ("text.csv", "a,b\n1,2\n3,red\n", [], r"line 3: column 'b' has 'red'"),
-    ("all_missing.csv", "a,b\n1,2\nNA,\n", [], "all NaN"),
+    ("all_missing.csv", "a,b\n1,2\nNA,\n", [], "line 3: no observed value"),
+    ("blank_fields.csv", "a,b\n1,2\n,\n3,4\n5,6\n", [], "line 3: no observed value"),
+    ("blank_line.csv", "a,b\n1,2\n\n3,4\n", [], "line 3: no observed value"),
+    ("nan_row.npy", np.array([[1.0, 2.0], [np.nan, np.nan]]), [], r"row 2 \(counting from 1\)"),
+    ("ok.csv", "1,2\n3,4\n", ["--out", "/proc/nope/m.joblib"], "cannot write model file '/proc/nope/m.joblib'"),
     ("ragged.csv", "1,2\n3,4,5\n", [], "line 2: 3 fields, expected 2"),
     ("only_header.csv", "a,b\n", [], "no data rows"),
     ("vector.npy", np.arange(5.0), [], r"shape \(5,\); expected 2-D"),
@@ -156,6 +160,105 @@ def test_predict_and_plot_bad_input(files, tmp_path, capsys):
     assert "--data" in capsys.readouterr().err
     assert main(["fit", str(files["csv"]), "--out", str(files["model"])]) == 2
     assert "--force" in capsys.readouterr().err
+
+
+def test_trailing_blank_lines_are_not_rows(tmp_path):
+    """Check that blank lines after the last row are ignored, unlike blank rows inside."""
+    path = tmp_path / "trailing.csv"
+    path.write_text("a,b\n1,2\n3,4\n\n\n")
+    X_read, names = _cli.load_data(path)
+    np.testing.assert_array_equal(X_read, [[1.0, 2.0], [3.0, 4.0]])
+    assert names == ["a", "b"]
+
+
+def _no_tensorflow(monkeypatch):
+    """Make starting TensorFlow fail: a check that must come first then still answers."""
+
+    def fail():
+        raise AssertionError("TensorFlow was started before the arguments were checked")
+
+    monkeypatch.setattr(_cli, "_start_tensorflow", fail)
+
+
+def test_header_names_are_kept_and_checked(files, tmp_path, capsys, monkeypatch):
+    """Check that fit records a CSV header and predict/plot reject other column names."""
+    model = joblib.load(files["model"])
+    assert list(model.feature_names_in_) == ["x", "y", "z"]
+    reversed_csv = _write_csv(tmp_path / "reversed.csv", X[:, ::-1], header="z,y,x")
+    capsys.readouterr()
+    _no_tensorflow(monkeypatch)
+    assert main(["predict", str(files["model"]), str(reversed_csv)]) == 2
+    err = capsys.readouterr().err
+    assert "fitted on ['x', 'y', 'z']" in err and "column 1 is 'z', expected 'x'" in err
+    assert main(["plot", str(files["model"]), "--kind", "hits", "--data", str(reversed_csv),
+                 "--out", str(tmp_path / "h.png")]) == 2
+    assert "fitted on ['x', 'y', 'z']" in capsys.readouterr().err
+
+
+def test_unnamed_data_is_taken_by_position_without_warnings(files, capsys, recwarn):
+    """Check that a .npy (no names) predicts on a named model, with no feature-name warning."""
+    assert main(["predict", str(files["model"]), str(files["npy"])]) == 0
+    assert not [w for w in recwarn if "feature names" in str(w.message)]
+    ids = np.array(capsys.readouterr().out.split(), dtype=int)
+    np.testing.assert_array_equal(ids, joblib.load(files["model"]).predict(X))
+
+
+def test_component_planes_are_titled_by_the_header(files, tmp_path, monkeypatch):
+    """Check that plot --kind components titles each plane with its CSV column name."""
+    drawn = {}
+
+    def keep(ax, path):
+        drawn["titles"] = [a.get_title() for a in np.ravel(ax) if a.axison]
+        return path
+
+    monkeypatch.setattr(_cli, "_save_figure", keep)
+    assert main(["plot", str(files["model"]), "--kind", "components", "--out", str(tmp_path / "c.png")]) == 0
+    assert drawn["titles"] == ["x", "y", "z"]
+
+
+@pytest.mark.parametrize("command", [
+    ["plot", "MODEL", "--out", "plot.jpgx"],
+    ["plot", "MODEL", "--out", "/proc/nope/plot.png"],
+    ["predict", "MODEL", "CSV", "--out", "/proc/nope/ids.txt"],
+    ["fit", "CSV", "--out", "/proc/nope/m.joblib"],
+])
+def test_outputs_are_checked_before_tensorflow_starts(files, monkeypatch, capsys, command):
+    """Check that a bad --out fails at once, before TensorFlow starts or training runs."""
+    _no_tensorflow(monkeypatch)
+    argv = [{"MODEL": str(files["model"]), "CSV": str(files["csv"])}.get(a, a) for a in command]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert re.search(r"unknown format 'jpgx'|cannot write", err), err
+
+
+def test_wrote_messages_go_to_stderr(files, tmp_path, capsys):
+    """Check that predict --out and plot report the files they wrote on stderr, not stdout."""
+    capsys.readouterr()
+    assert main(["predict", str(files["model"]), str(files["csv"]), "--out", str(tmp_path / "ids.txt")]) == 0
+    assert main(["plot", str(files["model"]), "--out", str(tmp_path / "u.png")]) == 0
+    captured = capsys.readouterr()
+    assert "wrote" not in captured.out
+    assert sum(line.startswith("wrote ") for line in captured.err.splitlines()) == 2
+
+
+class _ClosedPipe(io.StringIO):
+    """Standard output whose reader leaves after the first line, as ``| head -1`` does."""
+
+    def write(self, text):
+        if self.getvalue().count("\n") >= 1:
+            raise BrokenPipeError(32, "Broken pipe")
+        return super().write(text)
+
+
+def test_fit_into_a_closed_pipe_finishes_quietly(files, tmp_path, monkeypatch, capsys):
+    """Check that fit | head -1 still saves the model and exits 0 without a traceback."""
+    stdout = _ClosedPipe()
+    monkeypatch.setattr(sys, "stdout", stdout)
+    out = tmp_path / "piped.joblib"
+    assert main(["fit", str(files["csv"]), "--map-size", "2x2", "--max-iter", "2", "--out", str(out)]) == 0
+    assert out.exists()
+    assert stdout.getvalue().count("\n") == 1
+    assert "Traceback" not in capsys.readouterr().err
 
 
 def test_unexpected_error_exits_1(files, monkeypatch, capsys):
@@ -227,11 +330,28 @@ def test_plot_writes_png(files, tmp_path, kind, extra):
     assert out.read_bytes()[:4] == PNG_MAGIC
 
 
-def test_demo_writes_figures_and_metrics(tmp_path, capsys):
+def test_demo_writes_figures_and_metrics(tmp_path, capsys, monkeypatch):
     """Check that the demo writes its PNG figures and prints QE and TE."""
     out = tmp_path / "demo"
+    # A fake clock that only TensorFlow's start-up advances: "Done in" must count it.
+    clock = [0.0]
+
+    class FakeTime:
+        @staticmethod
+        def perf_counter():
+            return clock[0]
+
+    start = _cli._start_tensorflow
+
+    def slow_start():
+        start()
+        clock[0] += 42.0
+
+    monkeypatch.setattr(_cli, "time", FakeTime)
+    monkeypatch.setattr(_cli, "_start_tensorflow", slow_start)
     assert main(["demo", "--out", str(out), "--max-iter", "2"]) == 0
     stdout = capsys.readouterr().out
+    assert "Done in 42.0s" in stdout
     assert stdout.count("quantization error:") == 2 and stdout.count("topographic error:") == 2
     names = sorted(p.name for p in out.glob("*.png"))
     assert names == ["digits_codebook.png", "digits_hits.png", "digits_umatrix.png", "rgb_colors.png"]
@@ -254,10 +374,21 @@ def test_report_epoch_lines_in_files_and_bar_on_terminals():
             report_epoch("SOM", epoch, 3, 1.5, 0.25, 0.1 * epoch, last=epoch == 3, stream=stream)
     lines = log.getvalue().splitlines()
     assert len(lines) == 3
-    assert lines[1] == "[SOM] epoch 2/3  quantization error 0.25  radius 1.5  0.20s"
+    assert lines[1] == "[SOM] epoch 2/3  quantization error 0.25  radius 1.5  elapsed 0.20s"
     text = tty.getvalue()
     assert text.count("\r") == 3 and text.count("\n") == 1 and text.endswith("\n")
-    assert "SOM [############] 3/3  quantization error 0.25  radius 1.5  0.30s" in text
+    assert "SOM [############] 3/3  quantization error 0.25  radius 1.5  elapsed 0.30s" in text
+
+
+@pytest.mark.parametrize("columns", [40, 60, 80, 120])
+def test_progress_bar_fits_the_terminal_and_keeps_the_time(monkeypatch, columns):
+    """Check that the bar line is never wider than the terminal and still shows QE and elapsed time."""
+    monkeypatch.setenv("COLUMNS", str(columns))
+    tty = _Terminal()
+    report_epoch("SOMClusterer", 17, 20, 1.2345, 0.123456, 1234.5678, last=True, stream=tty)
+    line = tty.getvalue().strip("\r\n").rstrip()
+    assert len(line) <= columns - 1
+    assert "0.1235" in line and re.search(r"elapsed 123[45]", line)
 
 
 @pytest.mark.parametrize("verbose, n_lines", [(0, 0), (1, 3)])

@@ -1,8 +1,8 @@
-"""Tests for sksom.keras: the SOM layer, its schedule, the deep SOM estimator and the loaders."""
+"""Tests for sksom.keras: the SOM layer, its schedule and the deep SOM estimator."""
 
+import copy
 import pickle
 import re
-import tarfile
 
 import numpy as np
 import pytest
@@ -22,8 +22,6 @@ from sksom.keras import (  # noqa: E402
     DeepSOMClusterer,
     SOMLayer,
     SOMRadiusSchedule,
-    load_cifar10_local,
-    load_mnist_local,
 )
 
 _rng = np.random.RandomState(0)
@@ -267,7 +265,7 @@ def test_som_term_alone_collapses_features_but_joint_loss_does_not():
 
 def test_neighbor_term_matches_numpy():
     """Check the neighbour-embedding term against its formula computed with NumPy."""
-    from sksom.keras import _neighbor_term
+    from sksom.keras.deep import _neighbor_term
 
     z, partners = _rng.normal(size=(6, 3)), _rng.normal(size=(6, 3))
     negatives = _rng.randint(6, size=(4, 6))
@@ -337,6 +335,54 @@ def test_refinement_moves_only_the_codebook_and_lowers_the_error():
     np.testing.assert_array_equal(refined.predict(X_DIGITS), refined.labels_)
 
 
+def test_codebook_starts_from_the_core_som_on_the_pretrained_features():
+    """Check that without joint training the codebook is a batch-SOM fixed point of the pretrained features.
+
+    The core SOM that initialises the codebook ends at the starting radius
+    of joint training (0.5): one more batch-map step there, written here in
+    NumPy (Gaussian neighbourhood, rectangular lattice), barely moves the
+    units. Units drawn at random from the features would move about a
+    quantization error or more.
+    """
+    model = DeepSOMClusterer((3, 3), **{**FAST, "max_iter": 0, "refine_iter": 0}).fit(X_DIGITS)
+    Z = model.encode(X_DIGITS).astype(np.float64)
+    W = model.cluster_centers_.astype(np.float64)
+    rows, cols = np.divmod(np.arange(9), 3)
+    grid_d2 = (rows[:, None] - rows[None]) ** 2 + (cols[:, None] - cols[None]) ** 2
+    d2 = ((Z[:, None] - W[None]) ** 2).sum(axis=2)
+    h = np.exp(-grid_d2[d2.argmin(axis=1)] / (2 * 0.5**2))  # (n_samples, n_units)
+    W_next = h.T @ Z / h.sum(axis=0)[:, None]
+    qe = np.sqrt(d2.min(axis=1)).mean()
+    assert np.linalg.norm(W_next - W, axis=1).max() < 0.2 * qe
+
+
+@pytest.mark.parametrize("term", ["reconstruction", "neighbor"])
+def test_training_step_descends_each_term(term):
+    """Check that one small SGD step on a single term of the joint loss lowers that term, computed with NumPy."""
+    from sksom.keras.deep import _dense_net, _make_step
+
+    rng = np.random.RandomState(0)
+    encoder = _dense_net(64, (16,), 3, "relu", rng, "encoder")
+    decoder = _dense_net(3, (16,), 64, "relu", rng, "decoder")
+    x, partners = X_DIGITS[:32], X_DIGITS[32:64]
+    negatives = rng.randint(32, size=(5, 32)).astype(np.int32)
+
+    def numpy_term():
+        z = np.asarray(encoder(x), dtype=np.float64)
+        if term == "reconstruction":
+            return np.mean((np.asarray(decoder(z.astype(np.float32)), dtype=np.float64) - x) ** 2)
+        q_pair = 1.0 / (1.0 + ((z - np.asarray(encoder(partners), dtype=np.float64)) ** 2).sum(axis=1))
+        q_random = 1.0 / (1.0 + ((z[None] - z[negatives]) ** 2).sum(axis=2))
+        return -np.log(q_pair + 1e-6).mean() - np.log(1.0 - q_random + 1e-3).sum(axis=0).mean()
+
+    weights = (1.0, 0.0, 0.0) if term == "reconstruction" else (0.0, 0.0, 1.0)
+    step = _make_step(encoder, decoder, None, keras.optimizers.SGD(0.05), weights, False)
+    before = numpy_term()
+    losses = step(tf.constant(x), tf.constant(partners), tf.constant(negatives))
+    assert float(losses[0 if term == "reconstruction" else 2]) == pytest.approx(before, rel=1e-4)
+    assert numpy_term() < before - 1e-4 * abs(before)
+
+
 def test_keras_encoder_is_copied_not_modified():
     """Check that a Keras encoder model is trained as a copy and the user's stays untouched."""
     encoder = keras.Sequential([keras.Input((64,)), keras.layers.Dense(8, activation="relu"), keras.layers.Dense(3)])
@@ -394,58 +440,146 @@ def test_deep_som_checks_test_data(fitted):
         fitted.predict(X_DIGITS[:, :10])
 
 
-# -- local loaders ---------------------------------------------------------------
+# -- failure modes: rollback and divergence ---------------------------------------
+
+X16 = X_DIGITS[:64, 16:32]  # two middle rows of the 8 x 8 digits
+X25 = X_DIGITS[:64, :25]
+TINY = dict(FAST, pretrain_epochs=2, max_iter=2, refine_iter=2)
 
 
-def test_load_mnist_local_reads_both_layouts(tmp_path):
-    """Check that both npz layouts load, flattened, and that bad files fail clearly."""
-    images = _rng.randint(0, 256, size=(6, 28, 28)).astype(np.uint8)
-    labels = np.arange(6)
-    np.savez(tmp_path / "flat.npz", X=images.reshape(6, -1), y=labels)
-    np.savez(tmp_path / "keras.npz", x_train=images[:4], y_train=labels[:4], x_test=images[4:], y_test=labels[4:])
-    for name in ("flat.npz", "keras.npz"):
-        X, y = load_mnist_local(tmp_path / name)
-        np.testing.assert_array_equal(X, images.reshape(6, 784))
-        np.testing.assert_array_equal(y, labels)
-    np.savez(tmp_path / "other.npz", a=labels)
-    with pytest.raises(ValueError, match="expected"):
-        load_mnist_local(tmp_path / "other.npz")
-    with pytest.raises(FileNotFoundError):
-        load_mnist_local(tmp_path / "absent.npz")
+def _snapshot(model):
+    """A deep copy of the estimator's state (its parameters aside), with the identity of its Keras networks."""
+    state = {}
+    params = model.get_params(deep=False)
+    for name, value in vars(model).items():
+        if name in params:
+            continue
+        if name == "_keras_cache":
+            state[name] = None if value is None else tuple(id(net) for net in value)
+        elif isinstance(value, list):
+            state[name] = [np.array(v, copy=True) for v in value]
+        else:
+            state[name] = np.array(value, copy=True) if isinstance(value, np.ndarray) else value
+    return state
 
 
-def _cifar_batch(images, labels):
-    # CIFAR-10's layout: each row holds the red, then green, then blue 32 x 32 plane
-    return {b"data": images.transpose(0, 3, 1, 2).reshape(len(images), -1), b"labels": list(labels)}
+def _assert_state_is(model, before):
+    """Check that the estimator's state equals a snapshot, its Keras networks untrained since."""
+    after = _snapshot(model)
+    assert after.keys() == before.keys()
+    for name, value in before.items():
+        if isinstance(value, list):
+            assert len(after[name]) == len(value), name
+            for a, b in zip(after[name], value):
+                np.testing.assert_array_equal(a, b, err_msg=name)
+        elif isinstance(value, np.ndarray):
+            np.testing.assert_array_equal(after[name], value, err_msg=name)
+        else:
+            assert after[name] == value, name
+    if before.get("_keras_cache") is not None:
+        encoder, decoder, som = model._keras_cache
+        for a, b in zip(encoder.get_weights(), model.encoder_weights_):
+            np.testing.assert_array_equal(a, b)
+        for a, b in zip(decoder.get_weights(), model.decoder_weights_):
+            np.testing.assert_array_equal(a, b)
+        np.testing.assert_array_equal(som.codebook.numpy(), model.cluster_centers_)
 
 
-@pytest.mark.parametrize("archive", [False, True])
-def test_load_cifar10_local_reads_batches(tmp_path, archive):
-    """Check that CIFAR-10 pickle batches load channels-last, from a folder or a tar.gz."""
-    images = _rng.randint(0, 256, size=(5, 32, 32, 3)).astype(np.uint8)
-    folder = tmp_path / "cifar-10-batches-py"
-    folder.mkdir()
-    with open(folder / "data_batch_1", "wb") as f:
-        pickle.dump(_cifar_batch(images[:3], [0, 1, 2]), f)
-    with open(folder / "test_batch", "wb") as f:
-        pickle.dump(_cifar_batch(images[3:], [3, 4]), f)
-    path = folder
-    if archive:
-        path = tmp_path / "cifar-10-batches-py.tar.gz"
-        with tarfile.open(path, "w:gz") as tar:
-            tar.add(folder, arcname="cifar-10-batches-py")
-    X, y = load_cifar10_local(path)
-    np.testing.assert_array_equal(X, images)
-    np.testing.assert_array_equal(y, [0, 1, 2, 3, 4])
-    X, y = load_cifar10_local(path, max_samples=2)
-    np.testing.assert_array_equal(X, images[:2])
+@pytest.fixture(scope="module")
+def _fitted16_once():
+    return DeepSOMClusterer((2, 2), **TINY).fit(X16)
 
 
-def test_load_cifar10_local_missing(tmp_path, monkeypatch):
-    """Check that a missing CIFAR-10 raises FileNotFoundError instead of downloading."""
-    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
-    with pytest.raises(FileNotFoundError, match="never downloaded"):
-        load_cifar10_local()
-    (tmp_path / "empty").mkdir()
-    with pytest.raises(FileNotFoundError, match="No CIFAR-10 batch"):
-        load_cifar10_local(tmp_path / "empty")
+@pytest.fixture
+def fitted16(_fitted16_once):
+    """A fitted model of its own for each test (a copy: the networks are rebuilt from the weights)."""
+    model = copy.deepcopy(_fitted16_once)
+    return model, model.predict(X16)  # predict also fills the Keras cache
+
+
+def _interrupt_joint_training(monkeypatch):
+    """Make the joint training step raise KeyboardInterrupt on its second batch (Ctrl-C mid-epoch)."""
+    from sksom.keras import deep
+
+    make_step = deep._make_step
+
+    def interrupted_make_step(encoder, decoder, som, *args, **kwargs):
+        step = make_step(encoder, decoder, som, *args, **kwargs)
+        if som is None:  # pretraining runs unchanged
+            return step
+        calls = []
+
+        def step_then_interrupt(*batch):
+            calls.append(1)
+            if len(calls) == 2:
+                raise KeyboardInterrupt
+            return step(*batch)
+
+        return step_then_interrupt
+
+    monkeypatch.setattr(deep, "_make_step", interrupted_make_step)
+
+
+def test_failed_refit_for_another_width_keeps_the_fitted_model(fitted16):
+    """Check that a refit rejected for the new width (conv encoder) leaves the fitted model as it was."""
+    model, labels = fitted16
+    before = _snapshot(model)
+    with pytest.raises(ValueError, match="image_shape"):
+        model.set_params(encoder="conv", image_shape=(4, 4)).fit(X25)
+    _assert_state_is(model, before)
+    assert model.n_features_in_ == 16
+    np.testing.assert_array_equal(model.predict(X16), labels)
+
+
+def test_diverging_refit_keeps_the_fitted_model(fitted16):
+    """Check that a refit that diverges raises a clear error and leaves the fitted model as it was."""
+    model, labels = fitted16
+    before = _snapshot(model)
+    with pytest.raises(FloatingPointError, match="diverged.*learning_rate"):
+        model.set_params(learning_rate=1e6).fit(X16)
+    _assert_state_is(model, before)
+    np.testing.assert_array_equal(model.predict(X16), labels)
+
+
+def test_interrupted_refit_keeps_the_fitted_model(fitted16, monkeypatch):
+    """Check that a refit interrupted inside joint training leaves the fitted model and its networks as they were."""
+    model, labels = fitted16
+    before = _snapshot(model)
+    _interrupt_joint_training(monkeypatch)
+    with pytest.raises(KeyboardInterrupt):
+        model.fit(X25)
+    _assert_state_is(model, before)
+    np.testing.assert_array_equal(model.predict(X16), labels)
+
+
+def test_interrupted_fresh_fit_leaves_the_estimator_unfitted(monkeypatch):
+    """Check that a first fit interrupted inside joint training leaves no fitted state, n_features_in_ included."""
+    model = DeepSOMClusterer((2, 2), **TINY)
+    before = dict(vars(model))
+    _interrupt_joint_training(monkeypatch)
+    with pytest.raises(KeyboardInterrupt):
+        model.fit(X16)
+    assert vars(model) == before
+    assert not hasattr(model, "n_features_in_")
+    with pytest.raises(NotFittedError):
+        model.predict(X16)
+
+
+def test_diverging_fit_says_so():
+    """Check that a learning rate that makes training diverge is named, not blamed on NaN rows of X."""
+    with pytest.raises(FloatingPointError, match=r"diverged.*learning_rate \(now 1e\+06\).*scale the data"):
+        DeepSOMClusterer((2, 2), **{**TINY, "learning_rate": 1e6}).fit(X16)
+
+
+def test_huge_values_are_rejected_before_training():
+    """Check that float32 data near 1e30 is rejected up front, in fit and in predict, with advice to scale it."""
+    huge = (X16 * 1e30).astype(np.float32)
+    with pytest.raises(ValueError, match="values up to 1e\\+30.*float32.*scale the data"):
+        DeepSOMClusterer((2, 2), **TINY).fit(huge)
+    # the largest allowed value for 16 features: sqrt(max float32 / (8 * 16))
+    limit = np.sqrt(np.finfo(np.float32).max / 128.0)
+    model = DeepSOMClusterer((2, 2), **TINY)
+    with pytest.raises(ValueError, match="too large"):
+        model.fit(np.full((4, 16), 1.01 * limit, dtype=np.float32))
+    with pytest.raises(ValueError, match="too large"):
+        DeepSOMClusterer((2, 2), **TINY).fit(X16).predict(huge)

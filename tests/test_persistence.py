@@ -108,3 +108,41 @@ def test_export_rejects_unfitted_and_pipelines(fitted, tmp_path):
         export_model(pipe, tmp_path / "m")
     with pytest.raises(TypeError, match="path must be"):
         export_model(fitted, 42)
+
+
+def test_export_path_errors_name_the_path(fitted, tmp_path, monkeypatch):
+    """Check that an existing file or an unwritable place is an OSError naming it, before TensorFlow works."""
+    import sksom._engine as engine
+
+    def fail(*args):
+        raise AssertionError("TensorFlow work started before the path was checked")
+
+    monkeypatch.setattr(engine, "export_saved_model", fail)
+    existing = tmp_path / "model.bin"
+    existing.write_bytes(b"x")
+    with pytest.raises(FileExistsError, match="existing file") as info:
+        export_model(fitted, existing)
+    assert info.value.filename == str(existing)
+    blocked = existing / "served"  # a folder inside a file cannot be created
+    with pytest.raises(OSError, match="cannot write the SavedModel") as info:
+        export_model(fitted, blocked)
+    assert info.value.filename == str(blocked)
+
+
+def test_exported_model_checks_its_input(fitted, tmp_path):
+    """Check that the SavedModel rejects a wrong width or a 1-D input clearly, and gives -1 for an all-NaN row."""
+    import tensorflow as tf
+
+    serve = tf.saved_model.load(export_model(fitted, tmp_path / "served")).signatures["serving_default"]
+    d = fitted.n_features_in_
+    with pytest.raises(tf.errors.InvalidArgumentError, match=f"X must have {d} features"):
+        serve(X=tf.zeros((3, d + 1)))
+    with pytest.raises(tf.errors.InvalidArgumentError, match="X must be 2-D"):
+        serve(X=tf.zeros((d,)))
+    rows = X_new[:3].astype(np.float32)
+    rows[1] = np.nan
+    out = serve(X=tf.constant(rows))
+    np.testing.assert_array_equal(out["unit"].numpy()[[0, 2]], fitted.best_matching_unit(rows[[0, 2]]))
+    assert out["unit"].numpy()[1] == -1 and out["cluster_id"].numpy()[1] == -1
+    with pytest.raises(ValueError, match="all NaN"):
+        fitted.predict(rows)

@@ -224,6 +224,42 @@ def test_bad_input(call, match):
         call(som)
 
 
+@pytest.mark.parametrize(
+    "call, match",
+    [
+        (lambda som: plotting.plot_u_matrix(som, reduce="sum"), "reduce"),
+        (lambda som: plotting.plot_hit_map(som, X_IMAGES[:, :2]), "features"),
+        (lambda som: plotting.plot_label_map(som, X_IMAGES, Y_BLOBS[:5]), "inconsistent|samples"),
+        (lambda som: plotting.plot_component_planes(som, [0, 9]), "index below 6"),
+        (lambda som: plotting.plot_component_planes(som, []), "features is empty"),
+    ],
+)
+def test_bad_input_draws_no_figure(call, match):
+    """Check that a bad argument raises before any figure is created."""
+    som = SOMClusterer((2, 2), random_state=0).fit(X_IMAGES)
+    plt.close("all")
+    with pytest.raises(ValueError, match=match):
+        call(som)
+    assert plt.get_fignums() == []
+
+
+def test_plot_component_planes_grid_and_names(tmp_path):
+    """Check one plane per feature asked for, titled by name, spare Axes off, on a grid."""
+    import pandas as pd
+
+    frame = pd.DataFrame(X_BLOBS, columns=["a", "b", "c", "d"])
+    som = SOMClusterer((3, 4), random_state=0).fit(frame)
+    axes = plotting.plot_component_planes(som, ["d", 1, "a"])
+    assert axes.shape == (2, 2)
+    shown = [ax for ax in axes.ravel() if ax.axison]
+    assert [ax.get_title() for ax in shown] == ["d", "b", "a"]
+    for ax, column in zip(shown, [3, 1, 0]):
+        assert np.allclose(cells(ax).get_array(), som.cluster_centers_[:, column])
+    every = plotting.plot_component_planes(som, n_columns=4)
+    assert every.shape == (1, 4) and [ax.get_title() for ax in every.ravel()] == ["a", "b", "c", "d"]
+    render(axes[0, 0], tmp_path)
+
+
 def test_import_does_not_import_matplotlib():
     """Check that importing sksom.plotting and sksom.maps does not import matplotlib."""
     code = "import sys, sksom.plotting, sksom.maps; sys.exit('matplotlib' in sys.modules)"

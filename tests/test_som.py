@@ -1,5 +1,6 @@
 """Behaviour of SOMClusterer: training, outputs, validation, persistence."""
 
+import os
 import pickle
 import re
 import subprocess
@@ -258,6 +259,31 @@ def test_verbose_prints_one_line_per_epoch(capsys):
     assert "quantization error" in lines[-1] and "3/3" in lines[-1]
 
 
+def test_engine_starts_tensorflow_quietly():
+    """Check that starting the engine prints none of TensorFlow's start-up notices (CPU-only machine)."""
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    code = "import sksom._engine as e; print(len(e.available_devices()) > 0)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "True"
+    for notice in ("absl::InitializeLog", "cuda drivers", "cuInit", "oneDNN", "I0000", "E0000", "cpu_feature_guard"):
+        assert notice not in result.stderr, result.stderr
+
+
+def test_start_up_filter_keeps_real_errors():
+    """Check that the start-up filter drops TensorFlow's notices and keeps any other line."""
+    from sksom._engine.device import _filter_start_up_noise
+
+    noise = (
+        "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n"
+        "I0000 00:00:1.5 1 cudart_stub.cc:31] Could not find cuda drivers on your machine, GPU will not be used.\n"
+        "I0000 00:00:1.6 1 port.cc:153] oneDNN custom operations are on. You may see slightly different results.\n"
+        "E0000 00:00:1.7 1 cuda_platform.cc:52] failed call to cuInit: INTERNAL: CUDA error (303)\n"
+    )
+    real = "E0000 00:00:1.8 1 kernel.cc:1] out of memory allocating the codebook\n"
+    assert _filter_start_up_noise(noise + real) == [real]
+
+
 def test_import_does_not_load_tensorflow_or_matplotlib():
     """Check that `import sksom` imports neither TensorFlow nor matplotlib."""
     code = "import sys, sksom; print(sorted(m for m in ('tensorflow', 'matplotlib') if m in sys.modules))"
@@ -324,6 +350,9 @@ BAD_PARAMS = [
     (dict(init=np.zeros((3, 4))), "give map_size explicitly"),
     (dict(map_size=(2, 2), init=np.full((4, 4), np.nan)), "init contains NaN"),
     (dict(n_clusters=0), "The 'n_clusters' parameter"),
+    (dict(n_clusters=True), "got the bool True"),
+    (dict(radius_start=1e-300, radius_end=1e-300), "radius_start=1e-300 is below"),
+    (dict(radius_end=1e-300, algorithm="online"), "radius_end=1e-300 is below"),
     (dict(map_size=(2, 2), n_clusters=5), "larger than the number of units"),
     (dict(map_size=(3, 4), topology="hexagonal", periodic=True), "even number of rows"),
     (dict(device="tpu"), "TensorFlow sees only"),
@@ -380,6 +409,47 @@ def test_bad_sample_weight():
         som.fit(X_blobs, sample_weight=np.zeros(len(X_blobs)))
     with pytest.raises(ValueError, match="shape"):
         som.fit(X_blobs, sample_weight=np.ones(3))
+
+
+@pytest.mark.parametrize("algorithm", ["batch", "online"])
+def test_tiny_radius_is_rejected_without_warnings(algorithm):
+    """Check that radii whose square underflows are a clear error, with no RuntimeWarning."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ValueError, match="radius_start=1e-300 is below 1e-06"):
+            SOMClusterer((2, 2), algorithm=algorithm, radius_start=1e-300, radius_end=1e-300).fit(X_blobs)
+        # The smallest radius allowed trains: only each sample's BMU moves.
+        som = SOMClusterer((2, 2), algorithm=algorithm, radius_start=1e-6, radius_end=1e-6, max_iter=2).fit(X_blobs)
+    assert np.all(np.isfinite(som.cluster_centers_))
+
+
+def test_sample_weight_whose_sum_overflows_is_rejected():
+    """Check that weights summing to infinity are a ValueError in fit and in score."""
+    som = SOMClusterer(map_size=(2, 2), max_iter=2, random_state=0).fit(X_blobs)
+    for value in (1e307, 1e308):
+        weights = np.full(len(X_blobs), value)
+        with pytest.raises(ValueError, match="sample_weight sums to infinity"):
+            SOMClusterer(map_size=(2, 2)).fit(X_blobs, sample_weight=weights)
+        with pytest.raises(ValueError, match="sample_weight sums to infinity"):
+            som.score(X_blobs, sample_weight=weights)
+    # Large weights whose sum is finite give the same mean as uniform ones.
+    big = np.full(len(X_blobs), 1e306)
+    assert som.score(X_blobs, sample_weight=big) == pytest.approx(som.score(X_blobs), rel=1e-12)
+
+
+def test_float32_data_on_a_float64_model_with_a_large_codebook():
+    """Check that float32 queries are computed in float64 when the codebook would overflow float32."""
+    rng = np.random.RandomState(0)
+    X = np.vstack([rng.rand(50, 3) * 1e18, rng.rand(50, 3) * 1e18 + 1e20])
+    som = SOMClusterer((2, 2), max_iter=3, random_state=0).fit(X)
+    X32 = X.astype(np.float32)
+    np.testing.assert_array_equal(som.predict(X32), som.predict(X))
+    distances = som.transform(X32)
+    assert distances.dtype == np.float32
+    expected = np.sqrt(((X32.astype(np.float64)[:, None, :] - som.cluster_centers_[None]) ** 2).sum(axis=2))
+    np.testing.assert_allclose(distances, expected, rtol=1e-6)
 
 
 def test_failed_or_interrupted_fit_leaves_model_unchanged(monkeypatch):

@@ -3,7 +3,8 @@
 (:mod:`sksom.keras`, which users import explicitly, is the other one.)
 
 Modules: :mod:`.device` (devices, placement, ``tf.distribute`` strategies)
-and one module of stateless kernels per family of maps (:mod:`.som`). Every
+and one module of stateless kernels per family of maps (:mod:`.som`,
+:mod:`.sequence`). Every
 public function takes NumPy arrays (or iterables of NumPy chunks) and returns
 NumPy arrays; no TensorFlow object is handed back to the caller. ``import
 sksom`` never imports this package: estimators import it on first use.
@@ -27,3 +28,4 @@ from .som import (  # noqa: F401
     minibatch_epoch,
     online_epoch,
 )
+from .sequence import predict_blocks, train_blocks  # noqa: F401

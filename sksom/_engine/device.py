@@ -2,13 +2,78 @@
 
 import contextlib
 import os
+import re
+import sys
+import tempfile
 
-# Keep TensorFlow's C++ informational logging out of the user's terminal
-# unless they asked for it. (A few lines printed before TensorFlow's logging
-# starts, such as the oneDNN notice, are not affected.)
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# TensorFlow's start-up notices on a machine without a GPU: informational, or
+# an expected CUDA failure, yet printed from C++ before its logging is set up
+# (so TF_CPP_MIN_LOG_LEVEL does not hide them), once per process, which
+# GridSearchCV's workers multiply. They look like failures to a new user.
+_START_UP_NOISE = re.compile(
+    "|".join(
+        [
+            r"All log messages before absl::InitializeLog\(\) is called",
+            r"Could not find cuda drivers",
+            r"oneDNN custom operations are on",
+            r"TF_ENABLE_ONEDNN_OPTS",
+            r"This TensorFlow binary is optimized to use available CPU instructions",
+            r"To enable the following instructions",
+            r"rebuild TensorFlow with the appropriate compiler flags",
+            r"Unable to register cu(DNN|FFT|BLAS) factory",
+            r"computation placer already registered",
+            r"TF-TRT Warning: Could not find TensorRT",
+        ]
+    )
+)
+# cuInit failing is an error worth showing, unless there is no CUDA driver
+# at all (then it only says that this machine has no GPU).
+_NO_GPU_CUINIT = re.compile(r"failed call to cuInit")
 
-import tensorflow as tf  # noqa: E402
+
+def _filter_start_up_noise(text):
+    """The lines of ``text`` that are not TensorFlow's start-up noise."""
+    no_driver = "Could not find cuda drivers" in text or not os.path.exists("/dev/nvidiactl")
+    return [
+        line for line in text.splitlines(keepends=True)
+        if not (_START_UP_NOISE.search(line) or (no_driver and _NO_GPU_CUINIT.search(line)))
+    ]
+
+
+@contextlib.contextmanager
+def _quiet_native_stderr():
+    """Capture what C++ writes to file descriptor 2; pass on all but the start-up noise."""
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError, AttributeError):  # no usable stderr: nothing to quieten
+        yield
+        return
+    with tempfile.TemporaryFile(mode="w+b") as captured:
+        os.dup2(captured.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            captured.seek(0)
+            kept = _filter_start_up_noise(captured.read().decode("utf-8", "replace"))
+            if kept:
+                sys.stderr.write("".join(kept))
+                sys.stderr.flush()
+
+
+# Quiet unless the user set TF_CPP_MIN_LOG_LEVEL (to "0" to see everything).
+_QUIET = "TF_CPP_MIN_LOG_LEVEL" not in os.environ
+if _QUIET:
+    # TensorFlow's own informational and warning logs stay hidden; errors show.
+    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"
+
+with _quiet_native_stderr() if _QUIET else contextlib.nullcontext():
+    import tensorflow as tf
+
+    # Finding the devices is where CUDA is probed (the cuInit line).
+    tf.config.list_logical_devices()
 
 
 # -- devices -----------------------------------------------------------------

@@ -259,7 +259,8 @@ def _online_fn(neighborhood, dtype, masked=False, product_form=False):
                 x = X[i]
                 dots = tf.linalg.matvec(W, x)
                 bmu = tf.argmin(norms - 2.0 * dots, output_type=tf.int32)
-                a = rates[i] * neighbourhood_of(bmu, coordinates, periods, sigmas[i])
+                # Capped at 1: no unit moves past the sample (heavy weights).
+                a = tf.minimum(rates[i] * neighbourhood_of(bmu, coordinates, periods, sigmas[i]), 1.0)
                 b = 1.0 - a
                 norms = b * b * norms + 2.0 * a * b * dots + a * a * tf.reduce_sum(x * x)
                 return i + 1, b[:, None] * W + a[:, None] * x[None, :], norms
@@ -277,8 +278,8 @@ def _online_fn(neighborhood, dtype, masked=False, product_form=False):
                 if M is not None:
                     diff = diff * M[i][None, :]
                 bmu = tf.argmin(tf.reduce_sum(diff * diff, axis=1), output_type=tf.int32)
-                h = neighbourhood_of(bmu, coordinates, periods, sigmas[i])
-                return i + 1, W - (rates[i] * h)[:, None] * diff
+                a = tf.minimum(rates[i] * neighbourhood_of(bmu, coordinates, periods, sigmas[i]), 1.0)
+                return i + 1, W - a[:, None] * diff
 
             _, W = tf.while_loop(lambda i, W: i < n, body, (tf.constant(0), W))
             return W
@@ -444,7 +445,9 @@ def online_epoch(chunks, W, coordinates, periods, neighborhood, device=None, mas
     """Sequential updates over an iterable of ``(X, sigmas, rates)`` chunks.
 
     Rows are visited in the order given; each row has its own radius and
-    learning rate. ``coordinates`` and ``periods`` are the lattice's (see
+    learning rate (already multiplied by its relative weight). A unit's step
+    ``rate * h`` is capped at 1, so that no unit moves past the sample.
+    ``coordinates`` and ``periods`` are the lattice's (see
     :func:`sksom._topology.unit_coordinates` and ``lattice_periods``).
     """
     dtype = tf.as_dtype(W.dtype)
@@ -537,11 +540,25 @@ class _ServableSOM(tf.Module):
         super().__init__(name="sksom")
         self.codebook = tf.Variable(codebook, trainable=False, name="codebook")
         self.unit_labels = tf.Variable(unit_labels, trainable=False, name="unit_labels")
-        # The feature count is fixed so that serving rejects wrong-width rows.
-        spec = tf.TensorSpec([None, codebook.shape[1]], tf.float32, name="X")
+        # Any shape gets into the graph, where it is checked with a message
+        # that says what is expected (a fixed-shape signature fails with a
+        # bare shape error).
+        spec = tf.TensorSpec(None, tf.float32, name="X")
         self.predict = tf.function(self._predict, input_signature=[spec])
 
     def _predict(self, X):
+        n_features = self.codebook.shape[1]
+        rank = tf.debugging.assert_equal(
+            tf.rank(X), 2, message=f"X must be 2-D, (n_samples, {n_features}): one row per sample"
+        )
+        with tf.control_dependencies([rank]):
+            width = tf.debugging.assert_equal(
+                tf.shape(X)[-1], n_features, message=f"X must have {n_features} features (columns), as the fitted map"
+            )
+        # (No static reshape here: TensorFlow infers shapes from the actual
+        # input before running anything, and would fail first, unclearly.)
+        with tf.control_dependencies([width]):
+            X = tf.identity(X)
         # The same distance scores as ``predict``, so the ids match: over all
         # features for complete rows, over the observed ones when NaN occur.
         similarity = tf.cond(
@@ -550,7 +567,12 @@ class _ServableSOM(tf.Module):
             lambda: _masked_similarity(*_observed(X, True), self.codebook),
         )
         units = tf.argmax(similarity, axis=1, output_type=tf.int64)
-        return {"cluster_id": tf.gather(self.unit_labels, units), "unit": units}
+        # A row with no observed value has no best-matching unit: -1, never unit 0.
+        observed = tf.reduce_any(tf.logical_not(tf.math.is_nan(X)), axis=1)
+        missing = tf.constant(-1, tf.int64)
+        units = tf.where(observed, units, missing)
+        cluster_ids = tf.where(observed, tf.gather(self.unit_labels, tf.maximum(units, 0)), missing)
+        return {"cluster_id": cluster_ids, "unit": units}
 
 
 def export_saved_model(codebook, unit_labels, path):

@@ -1,414 +1,34 @@
-"""The self-organizing map as a Keras layer, and a deep SOM estimator.
+"""The deep SOM estimator: an autoencoder and a SOM layer trained jointly."""
 
-This module imports TensorFlow and Keras when it is imported; ``import sksom``
-does not import it, so load it explicitly::
-
-    from sksom.keras import SOMLayer, SOMRadiusSchedule, DeepSOMClusterer
-
-:class:`SOMLayer` holds a codebook as a Keras weight and can follow any Dense
-or convolutional stack (flattened). Its output is the distance of each input
-to every unit of the map; its SOM loss is the neighbourhood-weighted squared
-distance to the units, the neighbourhood centred on the best-matching unit, on
-the same lattices and with the same neighbourhood functions as
-:class:`sksom.SOMClusterer`. The radius is a non-trainable weight, driven from
-outside by :class:`SOMRadiusSchedule` (a Keras callback) or by a training loop.
-
-:class:`DeepSOMClusterer` is the deep SOM of Forest et al. (2019, "DESOM"): an
-autoencoder whose latent features feed a SOM layer, trained jointly so that the
-reconstruction term keeps the features informative. Training the feature
-layers with the SOM term alone lets the features collapse towards a point (the
-loss falls while the clusters get worse); the estimator reports the share of
-feature variance that survives joint training in
-``feature_variance_retained_``.
-
-The loaders :func:`load_mnist_local` and :func:`load_cifar10_local` read
-datasets from local files only; they never download.
-"""
-
-import os
-import pickle
-import tarfile
+import math
 from numbers import Integral, Real
-from pathlib import Path
 
+import keras
 import numpy as np
-
-# Keep TensorFlow's C++ start-up chatter out of the user's terminal.
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-import keras  # noqa: E402
-import tensorflow as tf  # noqa: E402
-from keras import ops  # noqa: E402
-from sklearn.base import (  # noqa: E402
+import tensorflow as tf
+from sklearn.base import (
     BaseEstimator,
     ClassNamePrefixFeaturesOutMixin,
     ClusterMixin,
     TransformerMixin,
     _fit_context,
 )
-from sklearn.neighbors import NearestNeighbors  # noqa: E402
-from sklearn.utils import check_random_state  # noqa: E402
-from sklearn.utils._param_validation import HasMethods, Interval, StrOptions  # noqa: E402
-from sklearn.utils.validation import check_is_fitted, validate_data  # noqa: E402
+from sklearn.neighbors import NearestNeighbors
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted, validate_data
 
-from . import _engine  # noqa: E402
-from ._som import SOMClusterer  # noqa: E402
-from ._topology import (  # noqa: E402
+from .. import _engine
+from .._base import rollback_on_error
+from .._som import SOMClusterer
+from .._topology import (
     DECAYS,
-    NEIGHBORHOODS,
     SIGNED_NEIGHBORHOODS,
-    TOPOLOGIES,
     adjacency,
-    check_map_size,
-    lattice_periods,
-    squared_distances_to,
     unit_coordinates,
 )
-from .metrics import topographic_error_from_bmus  # noqa: E402
-
-__all__ = [
-    "SOMLayer",
-    "SOMRadiusSchedule",
-    "DeepSOMClusterer",
-    "load_mnist_local",
-    "load_cifar10_local",
-]
-
-
-def _check_lattice(map_size, topology, periodic, neighborhood):
-    """Validate the lattice options shared by the layer and the estimator."""
-    size = tuple(map_size) if isinstance(map_size, (tuple, list)) else None
-    if size is None or len(size) != 2 or not all(
-        isinstance(s, Integral) and not isinstance(s, bool) and s >= 1 for s in size
-    ):
-        raise ValueError(f"map_size must be a pair of positive ints (n_rows, n_columns); got {map_size!r}.")
-    if topology not in TOPOLOGIES:
-        raise ValueError(f"topology must be one of {TOPOLOGIES}; got {topology!r}.")
-    if neighborhood not in NEIGHBORHOODS:
-        raise ValueError(f"neighborhood must be one of {tuple(NEIGHBORHOODS)}; got {neighborhood!r}.")
-    size = tuple(int(s) for s in size)
-    check_map_size(size, topology, bool(periodic))
-    return size
-
-
-# -- the layer -----------------------------------------------------------------
-
-
-@keras.saving.register_keras_serializable(package="sksom")
-class SOMLayer(keras.layers.Layer):
-    """A self-organizing map as a Keras layer.
-
-    The layer holds the codebook, one weight vector per unit of a
-    ``map_size`` lattice in row-major order, as a trainable weight of shape
-    ``(n_units, n_features)``. Called on a batch of shape
-    ``(batch, n_features)`` it returns the Euclidean distance of each input to
-    every unit. Its SOM loss (:meth:`som_loss`) is
-
-    .. math:: \\frac{1}{n} \\sum_i \\sum_k h(d(b_i, k); r) \\, \\|x_i - w_k\\|^2
-
-    where :math:`b_i` is the best-matching unit (BMU) of :math:`x_i`,
-    :math:`d` the lattice distance and :math:`h` the neighbourhood function
-    with radius :math:`r`. The neighbourhood weights are held constant in the
-    gradient, so the loss pulls the units towards the inputs and the inputs
-    towards their units, as in DESOM (Forest et al., 2019).
-
-    Parameters
-    ----------
-    map_size : tuple of (int, int), default=(8, 8)
-        ``(n_rows, n_columns)`` of the map.
-    topology : {"rectangular", "hexagonal"}, default="rectangular"
-        Lattice of the map, as in :class:`sksom.SOMClusterer`.
-    periodic : bool, default=False
-        Whether the map wraps around its edges (a torus).
-    neighborhood : {"gaussian", "bubble", "triangle", "cut_gaussian", \
-            "mexican_hat"}, default="gaussian"
-        Neighbourhood function of the lattice distance.
-    radius : float, default=1.0
-        Initial neighbourhood radius, in lattice units. The current radius is
-        the non-trainable weight :attr:`radius`; set it with
-        :meth:`set_radius` or :class:`SOMRadiusSchedule`.
-    loss_weight : float, default=0.0
-        If positive, calling the layer adds ``loss_weight * som_loss`` to the
-        model's losses (``add_loss``), so that ``model.fit`` trains the map.
-    return_bmus : bool, default=False
-        If True, the layer returns ``(distances, bmus)``, the BMUs as int32
-        unit indices.
-    codebook_initializer : str or keras.initializers.Initializer, \
-            default="random_uniform"
-        Initializer of the codebook.
-    **kwargs : dict
-        Passed to :class:`keras.layers.Layer` (``name``, ``dtype``, ...).
-
-    Attributes
-    ----------
-    codebook : keras.Variable of shape (n_units, n_features)
-        The unit weight vectors; created when the layer is built.
-    radius : keras.Variable of shape ()
-        The current neighbourhood radius (not trainable).
-
-    See Also
-    --------
-    SOMRadiusSchedule : Callback that decays the radius during ``fit``.
-    DeepSOMClusterer : A scikit-learn estimator built on this layer.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> import keras
-    >>> from sksom.keras import SOMLayer
-    >>> inputs = keras.Input((4,))
-    >>> features = keras.layers.Dense(3)(inputs)
-    >>> distances = SOMLayer((2, 3), loss_weight=1.0)(features)
-    >>> model = keras.Model(inputs, distances)
-    >>> model(np.zeros((5, 4), dtype="float32")).shape
-    TensorShape([5, 6])
-    """
-
-    def __init__(
-        self,
-        map_size=(8, 8),
-        *,
-        topology="rectangular",
-        periodic=False,
-        neighborhood="gaussian",
-        radius=1.0,
-        loss_weight=0.0,
-        return_bmus=False,
-        codebook_initializer="random_uniform",
-        **kwargs,
-    ):
-        super().__init__(**kwargs)
-        self.map_size = _check_lattice(map_size, topology, periodic, neighborhood)
-        if not (isinstance(radius, Real) and radius > 0):
-            raise ValueError(f"radius must be a positive number; got {radius!r}.")
-        if not (isinstance(loss_weight, Real) and loss_weight >= 0):
-            raise ValueError(f"loss_weight must be a non-negative number; got {loss_weight!r}.")
-        self.topology = topology
-        self.periodic = bool(periodic)
-        self.neighborhood = neighborhood
-        self.initial_radius = float(radius)
-        self.loss_weight = float(loss_weight)
-        self.return_bmus = bool(return_bmus)
-        self.codebook_initializer = keras.initializers.get(codebook_initializer)
-        self.n_units = self.map_size[0] * self.map_size[1]
-        # The lattice is fixed by the configuration, so it is a constant, not
-        # a weight: it is recomputed from the config when a model is loaded.
-        # Unit positions only: the neighbourhood rows of a batch are measured
-        # from its BMUs, never from an (n_units, n_units) matrix.
-        self._unit_coordinates = unit_coordinates(self.map_size, topology)
-        self._lattice_periods = lattice_periods(self.map_size, topology, self.periodic)
-
-    def build(self, input_shape):
-        if len(input_shape) != 2 or input_shape[-1] is None:
-            raise ValueError(
-                "SOMLayer expects inputs of shape (batch, n_features) with a known "
-                f"n_features; got {tuple(input_shape)}. Put a Flatten layer in front "
-                "of it after convolutions."
-            )
-        self.codebook = self.add_weight(
-            name="codebook",
-            shape=(self.n_units, int(input_shape[-1])),
-            initializer=self.codebook_initializer,
-            trainable=True,
-        )
-        self.radius = self.add_weight(
-            name="radius",
-            shape=(),
-            initializer="ones",
-            trainable=False,
-        )
-        # assigned rather than given to Constant, which rounds through float32
-        self.radius.assign(self.initial_radius)
-
-    def set_radius(self, value):
-        """Set the neighbourhood radius used by :meth:`som_loss`.
-
-        Parameters
-        ----------
-        value : float
-            New radius, positive, in lattice units.
-        """
-        if not value > 0:
-            raise ValueError(f"The radius must be positive; got {value!r}.")
-        self.radius.assign(float(value))
-
-    def squared_distances(self, inputs):
-        """Squared Euclidean distance of each input to every unit.
-
-        Parameters
-        ----------
-        inputs : tensor of shape (batch, n_features)
-            Inputs of the layer.
-
-        Returns
-        -------
-        d2 : tensor of shape (batch, n_units)
-            Squared distances, clipped at 0 against rounding.
-        """
-        x = ops.cast(inputs, self.compute_dtype)
-        w = ops.cast(self.codebook, self.compute_dtype)
-        x_sq = ops.sum(x * x, axis=1, keepdims=True)
-        w_sq = ops.sum(w * w, axis=1)
-        return ops.maximum(x_sq - 2.0 * ops.matmul(x, ops.transpose(w)) + w_sq[None, :], 0.0)
-
-    def neighborhood_weights(self, d2):
-        """Neighbourhood weight of every unit around each input's BMU.
-
-        Parameters
-        ----------
-        d2 : tensor of shape (batch, n_units)
-            Output of :meth:`squared_distances`.
-
-        Returns
-        -------
-        h : tensor of shape (batch, n_units)
-            ``h(d(bmu, k); radius)``, with no gradient.
-        """
-        bmus = ops.argmin(d2, axis=1)
-        coordinates = ops.convert_to_tensor(self._unit_coordinates, dtype=d2.dtype)
-        periods = ops.convert_to_tensor(self._lattice_periods, dtype=d2.dtype)
-        grid_d2 = squared_distances_to(coordinates, ops.take(coordinates, bmus, axis=0), periods, ops)
-        radius = ops.cast(self.radius, d2.dtype)
-        return ops.stop_gradient(NEIGHBORHOODS[self.neighborhood](grid_d2, radius, ops))
-
-    def som_loss(self, d2, centres=None):
-        """The SOM loss of a batch (see the class docstring).
-
-        Parameters
-        ----------
-        d2 : tensor of shape (batch, n_units)
-            Output of :meth:`squared_distances`.
-        centres : tensor of shape (batch, n_units), default=None
-            Squared distances whose best-matching units centre the
-            neighbourhoods, e.g. those of an unaltered view of each input
-            when ``d2`` belongs to an augmented view; ``None`` uses ``d2``.
-
-        Returns
-        -------
-        loss : scalar tensor
-            Mean over the batch of the neighbourhood-weighted squared
-            distances.
-        """
-        h = self.neighborhood_weights(d2 if centres is None else centres)
-        return ops.mean(ops.sum(h * d2, axis=1))
-
-    def call(self, inputs):
-        d2 = self.squared_distances(inputs)
-        if self.loss_weight > 0:
-            self.add_loss(self.loss_weight * self.som_loss(d2))
-        # sqrt has an infinite slope at 0: take it only where d2 > 0 so that a
-        # model differentiating through the distances never sees NaN.
-        positive = d2 > 0
-        distances = ops.where(positive, ops.sqrt(ops.where(positive, d2, 1.0)), 0.0)
-        if self.return_bmus:
-            return distances, ops.cast(ops.argmin(d2, axis=1), "int32")
-        return distances
-
-    def compute_output_shape(self, input_shape):
-        shape = (input_shape[0], self.n_units)
-        return (shape, (input_shape[0],)) if self.return_bmus else shape
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(
-            {
-                "map_size": list(self.map_size),
-                "topology": self.topology,
-                "periodic": self.periodic,
-                "neighborhood": self.neighborhood,
-                "radius": self.initial_radius,
-                "loss_weight": self.loss_weight,
-                "return_bmus": self.return_bmus,
-                "codebook_initializer": keras.initializers.serialize(self.codebook_initializer),
-            }
-        )
-        return config
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        config["map_size"] = tuple(config["map_size"])
-        config["codebook_initializer"] = keras.initializers.deserialize(config["codebook_initializer"])
-        return cls(**config)
-
-
-class SOMRadiusSchedule(keras.callbacks.Callback):
-    """Keras callback that decays the radius of a :class:`SOMLayer` during fit.
-
-    The radius goes from ``radius_start`` at the first training step to
-    ``radius_end`` at the last, following one of the decays of
-    :class:`sksom.SOMClusterer`, updated before every batch.
-
-    Parameters
-    ----------
-    radius_start : float
-        Radius at the first step, in lattice units.
-    radius_end : float
-        Radius at the last step.
-    decay : {"linear", "exponential", "inverse"}, default="exponential"
-        Shape of the decay.
-    layer : SOMLayer or str, default=None
-        The layer to drive, or its name; ``None`` takes the model's first
-        :class:`SOMLayer`.
-
-    Examples
-    --------
-    >>> from sksom.keras import SOMRadiusSchedule
-    >>> schedule = SOMRadiusSchedule(4.0, 0.5)
-    >>> round(schedule.radius_at(0.5), 3)
-    1.414
-    """
-
-    def __init__(self, radius_start, radius_end, *, decay="exponential", layer=None):
-        super().__init__()
-        if not (isinstance(radius_start, Real) and isinstance(radius_end, Real) and radius_start > 0 and radius_end > 0):
-            raise ValueError(
-                f"radius_start and radius_end must be positive numbers; got {radius_start!r} and {radius_end!r}."
-            )
-        if decay not in DECAYS:
-            raise ValueError(f"decay must be one of {tuple(DECAYS)}; got {decay!r}.")
-        self.radius_start = float(radius_start)
-        self.radius_end = float(radius_end)
-        self.decay = decay
-        self.layer = layer
-
-    def radius_at(self, progress):
-        """Radius at training progress ``progress`` in [0, 1]."""
-        return float(DECAYS[self.decay](self.radius_start, self.radius_end, min(max(progress, 0.0), 1.0)))
-
-    def _find_layer(self):
-        if isinstance(self.layer, SOMLayer):
-            return self.layer
-        for layer in _all_layers(self.model):
-            if isinstance(layer, SOMLayer) and (self.layer is None or layer.name == self.layer):
-                return layer
-        raise ValueError(f"SOMRadiusSchedule found no SOMLayer{'' if self.layer is None else ' named ' + repr(self.layer)} in the model.")
-
-    def on_train_begin(self, logs=None):
-        self._target = self._find_layer()
-        self._epochs = int(self.params.get("epochs") or 1)
-        self._steps = self.params.get("steps")
-        self._epoch = 0
-        self._target.set_radius(self.radius_at(0.0))
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self._epoch = epoch
-        if not self._steps:  # unknown epoch length: one radius per epoch
-            self._target.set_radius(self.radius_at(epoch / max(1, self._epochs - 1)))
-
-    def on_train_batch_begin(self, batch, logs=None):
-        if self._steps:
-            total = self._epochs * self._steps
-            self._target.set_radius(self.radius_at((self._epoch * self._steps + batch) / max(1, total - 1)))
-
-
-def _all_layers(model):
-    """Every layer of a model, nested models included."""
-    for layer in model.layers:
-        yield layer
-        if hasattr(layer, "layers"):
-            yield from _all_layers(layer)
-
+from ..metrics import topographic_error_from_bmus
+from .layer import SOMLayer, _check_lattice
 
 # -- networks built from a short spec ---------------------------------------------
 
@@ -945,6 +565,8 @@ class DeepSOMClusterer(ClassNamePrefixFeaturesOutMixin, ClusterMixin, Transforme
     def fit(self, X, y=None):
         """Pretrain the autoencoder, initialise the map, then train jointly.
 
+        A fit that fails or is interrupted leaves the estimator as it was.
+
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
@@ -957,62 +579,103 @@ class DeepSOMClusterer(ClassNamePrefixFeaturesOutMixin, ClusterMixin, Transforme
         -------
         self : object
             Fitted estimator.
-        """
-        X = validate_data(self, X, dtype=np.float32, ensure_min_samples=2)
-        image_shape = self._check_params(X.shape[1])
-        rng = check_random_state(self.random_state)
-        self._keras_cache = None
-        encoder, decoder = self._build_networks(X.shape[1], image_shape, rng)
-        X_t = tf.constant(X)
-        n = X.shape[0]
 
+        Raises
+        ------
+        FloatingPointError
+            If training diverged (a loss or the features became non-finite).
+        """
+        # The networks are built into locals and assigned with the rest of
+        # the fitted state at the end, so a failed refit keeps the old ones.
+        with rollback_on_error(self):
+            X = validate_data(self, X, dtype=np.float32, ensure_min_samples=2)
+            _check_magnitude(X)
+            image_shape = self._check_params(X.shape[1])
+            rng = check_random_state(self.random_state)
+            encoder, decoder = self._build_networks(X.shape[1], image_shape, rng)
+            batches = self._batch_source(X, rng)
+            augment = self._augmenter(image_shape, rng)
+            pretrain_curve = self._pretrain(encoder, decoder, batches, augment)
+            Z0 = _encode(encoder, X)
+            self._check_finite(Z0, "the features after pretraining")
+            som = self._initial_som_layer(Z0, rng)
+            curve = self._train_jointly(encoder, decoder, som, batches, augment, X.shape[0])
+            Z = _encode(encoder, X)
+            self._check_finite(Z, "the features after joint training")
+            if self.refine_iter:
+                self._refine(som, Z, rng)
+            self._set_fitted(X, Z0, Z, (encoder, decoder, som), pretrain_curve, curve)
+        return self
+
+    def _batch_source(self, X, rng):
+        """A function that yields one epoch of training batches as tensors."""
+        X_t = tf.constant(X)
         neighbors = self._input_neighbors(X)
 
         def batches():
-            for rows, partners, negatives in self._batches(n, rng, neighbors):
+            for rows, partners, negatives in self._batches(X.shape[0], rng, neighbors):
                 x = tf.gather(X_t, rows)
                 # Without the neighbour term the partners are the rows themselves (unused).
                 x_partners = x if neighbors is None else tf.gather(X_t, partners)
                 yield x, x_partners, tf.constant(negatives)
 
-        # 1. pretraining on the reconstruction error (and the neighbour term)
-        augment = self._augmenter(image_shape, rng)
+        return batches
+
+    def _pretrain(self, encoder, decoder, batches, augment):
+        """Train the autoencoder on the reconstruction error (and the neighbour term).
+
+        Returns the mean reconstruction loss of each epoch.
+        """
         ae_step = _make_step(
             encoder, decoder, None, keras.optimizers.Adam(self.learning_rate),
             (1.0, 0.0, float(self.neighbor_weight)), False, augment,
         )
-        pretrain_curve = []
+        curve = []
         for epoch in range(self.pretrain_epochs):
-            losses = [ae_step(*batch)[0] for batch in batches()]
-            pretrain_curve.append(float(np.mean(losses)))
+            losses = [[float(v) for v in ae_step(*batch)] for batch in batches()]
+            self._check_finite(losses, f"the loss of pretraining epoch {epoch + 1}")
+            curve.append(float(np.mean(losses, axis=0)[0]))
             if self.verbose:
                 print(f"[DeepSOMClusterer] pretrain epoch {epoch + 1}/{self.pretrain_epochs}  "
-                      f"reconstruction {pretrain_curve[-1]:.5f}", flush=True)
+                      f"reconstruction {curve[-1]:.5f}", flush=True)
+        return curve
 
-        # 2. the codebook, from the core SOM fitted on the pretrained features
-        Z0 = _encode(encoder, X)
-        init_neighborhood = "gaussian" if self.neighborhood in SIGNED_NEIGHBORHOODS else self.neighborhood
-        # The core SOM orders the map and brings the radius down to where
-        # joint training starts from.
-        init_som = SOMClusterer(
+    def _core_som(self, map_size, **params):
+        """A core :class:`~sksom.SOMClusterer` on the estimator's lattice.
+
+        Neighbourhoods with negative values are replaced by the Gaussian: the
+        batch map needs non-negative weights.
+        """
+        neighborhood = "gaussian" if self.neighborhood in SIGNED_NEIGHBORHOODS else self.neighborhood
+        return SOMClusterer(
+            map_size, topology=self.topology, periodic=self.periodic, neighborhood=neighborhood, **params
+        )
+
+    def _initial_som_layer(self, Z, rng):
+        """The SOM layer, its codebook from the core SOM fitted on the pretrained features.
+
+        The core SOM orders the map and brings the radius down to where joint
+        training starts from.
+        """
+        init_som = self._core_som(
             self.map_size if isinstance(self.map_size, str) else tuple(int(s) for s in self.map_size),
-            topology=self.topology,
-            periodic=self.periodic,
-            neighborhood=init_neighborhood,
             radius_end=self._radius_range()[0],
             max_iter=20,
             random_state=rng.randint(np.iinfo(np.int32).max),
-        ).fit(Z0)
-        map_size = tuple(init_som.map_size_)
-        som = self._som_layer(init_som.cluster_centers_.astype(np.float32), map_size)
+        ).fit(Z)
+        return self._som_layer(init_som.cluster_centers_.astype(np.float32), tuple(init_som.map_size_))
 
-        # 3. joint training while the radius decays
+    def _train_jointly(self, encoder, decoder, som, batches, augment, n_samples):
+        """Train encoder, decoder and codebook together while the radius decays.
+
+        Returns the mean reconstruction, SOM and neighbour terms of each epoch.
+        """
         joint_step = _make_step(
             encoder, decoder, som, keras.optimizers.Adam(self.learning_rate),
             (float(self.reconstruction_weight), float(self.som_weight), float(self.neighbor_weight)),
             bool(self.scale_invariant), augment,
         )
-        batches_per_epoch = -(-n // self.batch_size)
+        batches_per_epoch = -(-n_samples // self.batch_size)
         total = self.max_iter * batches_per_epoch
         start, end = self._radius_range()
         curve = []
@@ -1023,31 +686,50 @@ class DeepSOMClusterer(ClassNamePrefixFeaturesOutMixin, ClusterMixin, Transforme
                 som.set_radius(DECAYS[self.radius_decay](start, end, step / max(1, total - 1)))
                 losses.append([float(v) for v in joint_step(*batch)])
                 step += 1
+            self._check_finite(losses, f"the loss of joint epoch {epoch + 1}")
             curve.append(np.mean(losses, axis=0))
             if self.verbose:
                 print(f"[DeepSOMClusterer] joint epoch {epoch + 1}/{self.max_iter}  radius "
                       f"{float(som.radius.numpy()):.3g}  reconstruction {curve[-1][0]:.5f}  "
                       f"SOM {curve[-1][1]:.5f}  neighbour {curve[-1][2]:.5f}", flush=True)
+        return np.array(curve, dtype=np.float64).reshape(-1, 3)
 
-        Z = _encode(encoder, X)
-        if self.refine_iter:
-            refined = SOMClusterer(
-                map_size,
-                topology=self.topology,
-                periodic=self.periodic,
-                neighborhood=init_neighborhood,
-                init=som.codebook.numpy(),
-                # one lattice step: neighbours still pull on each other, so
-                # units stranded between clusters move, and the order is kept
-                radius_start=max(_REFINE_RADIUS, end),
-                radius_end=end,
-                max_iter=self.refine_iter,
-                random_state=rng.randint(np.iinfo(np.int32).max),
-            ).fit(Z)
-            som.codebook.assign(refined.cluster_centers_.astype(np.float32))
+    def _refine(self, som, Z, rng):
+        """Move the codebook to the final features with the core SOM's batch map."""
+        end = float(self.radius_end)
+        refined = self._core_som(
+            tuple(som.map_size),
+            init=som.codebook.numpy(),
+            # one lattice step: neighbours still pull on each other, so
+            # units stranded between clusters move, and the order is kept
+            radius_start=max(_REFINE_RADIUS, end),
+            radius_end=end,
+            max_iter=self.refine_iter,
+            random_state=rng.randint(np.iinfo(np.int32).max),
+        ).fit(Z)
+        som.codebook.assign(refined.cluster_centers_.astype(np.float32))
 
-        # fitted state: NumPy only, computed before assignment
+    def _check_finite(self, values, what):
+        """Raise a clear error when training diverged: ``values`` are not all finite.
+
+        Without it the NaN would surface later as an error about the user's
+        data (the core SOM rejecting all-NaN rows of features).
+        """
+        values = np.asarray(values)
+        if not np.all(np.isfinite(values)):
+            kind = "NaN" if np.isnan(values).any() else "infinite"
+            raise FloatingPointError(
+                f"DeepSOMClusterer training diverged: {what} became {kind}. Lower "
+                f"learning_rate (now {self.learning_rate:g}) or scale the data, for "
+                "example to [0, 1] with sklearn.preprocessing.MinMaxScaler."
+            )
+
+    def _set_fitted(self, X, Z0, Z, networks, pretrain_curve, curve):
+        """The fitted state, NumPy only, from the trained networks."""
+        encoder, decoder, som = networks
         codebook = som.codebook.numpy()
+        self._check_finite(codebook, "the codebook")
+        map_size = tuple(som.map_size)
         first, second, qe = _engine.best_matching_units([Z], codebook)
         adjacent = adjacency(map_size, self.topology, self.periodic)
         reconstruction = float(np.mean((_decode(decoder, Z) - X) ** 2))
@@ -1064,15 +746,17 @@ class DeepSOMClusterer(ClassNamePrefixFeaturesOutMixin, ClusterMixin, Transforme
         self.reconstruction_error_ = reconstruction
         self.feature_variance_retained_ = float(Z.var(axis=0).sum()) / before if before > 0 else 0.0
         self.pretrain_loss_curve_ = pretrain_curve
-        self.loss_curve_ = np.array(curve, dtype=np.float64).reshape(-1, 3)
-        self._keras_cache = (encoder, decoder, som)
-        return self
+        self.loss_curve_ = curve
+        self._keras_cache = networks
 
     # -- inference ---------------------------------------------------------------
 
     def _check_test_data(self, X):
+        """Validate data for inference: float32 rows of the fitted width."""
         check_is_fitted(self)
-        return validate_data(self, X, reset=False, dtype=np.float32)
+        X = validate_data(self, X, reset=False, dtype=np.float32)
+        _check_magnitude(X)
+        return X
 
     def encode(self, X):
         """Latent features of ``X``: the encoder's output.
@@ -1205,6 +889,21 @@ _NEGATIVES = 5  # random pairs per sample in the neighbour term, as UMAP's defau
 _REFINE_RADIUS = 1.0  # radius at which the codebook refinement after joint training starts
 
 
+def _check_magnitude(X):
+    """Reject values whose squares overflow float32, the precision the networks train in.
+
+    Such data makes the reconstruction error infinite on the first batch.
+    """
+    limit = math.sqrt(np.finfo(np.float32).max / (8.0 * max(1, X.shape[1])))
+    largest = float(np.max(np.abs(X))) if X.size else 0.0
+    if largest > limit:
+        raise ValueError(
+            f"X has values up to {largest:.3g}, too large for DeepSOMClusterer, whose networks "
+            f"compute in float32 (limit {limit:.3g} for {X.shape[1]} features); scale the data, "
+            "for example to [0, 1] with sklearn.preprocessing.MinMaxScaler."
+        )
+
+
 def _encode(encoder, X):
     return np.concatenate(
         [np.asarray(encoder(X[i : i + _INFERENCE_ROWS], training=False)) for i in range(0, len(X), _INFERENCE_ROWS)]
@@ -1295,120 +994,3 @@ def _make_step(encoder, decoder, som, optimizer, weights, scale_invariant, augme
         return reconstruction, som_term, neighbor_term
 
     return step
-
-
-# -- local dataset loaders (NumPy; never download) -----------------------------------
-
-
-def load_mnist_local(path):
-    """Load MNIST digits from a local ``.npz`` file.
-
-    Two layouts are read: arrays ``X`` (images, flattened or 28x28) and ``y``,
-    as in ``mnist_test10k.npz``; or Keras' ``mnist.npz`` with ``x_train``,
-    ``y_train``, ``x_test``, ``y_test`` (training and test sets concatenated).
-
-    Parameters
-    ----------
-    path : str or path-like
-        The ``.npz`` file.
-
-    Returns
-    -------
-    X : ndarray of shape (n_samples, 784)
-        Pixel values as stored (uint8 in 0..255 for the usual files).
-    y : ndarray of shape (n_samples,)
-        Digit labels.
-
-    Raises
-    ------
-    FileNotFoundError
-        If the file does not exist.
-    ValueError
-        If the file holds neither layout.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"MNIST file not found: {path}.")
-    with np.load(path, allow_pickle=False) as data:
-        keys = set(data.files)
-        if {"X", "y"} <= keys:
-            X, y = data["X"], data["y"]
-        elif {"x_train", "y_train", "x_test", "y_test"} <= keys:
-            X = np.concatenate([data["x_train"], data["x_test"]])
-            y = np.concatenate([data["y_train"], data["y_test"]])
-        else:
-            raise ValueError(
-                f"{path} holds arrays {sorted(keys)}; expected 'X' and 'y', or Keras' "
-                "'x_train', 'y_train', 'x_test', 'y_test'."
-            )
-    X = X.reshape(len(X), -1)
-    if len(X) != len(y):
-        raise ValueError(f"{path} has {len(X)} images but {len(y)} labels.")
-    return X, np.asarray(y).ravel()
-
-
-_CIFAR_BATCHES = [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]
-
-
-def load_cifar10_local(path=None, *, max_samples=None):
-    """Load CIFAR-10 from the local copy that ``keras.datasets`` caches.
-
-    Reads the Python-pickle batches (``data_batch_1`` ... ``data_batch_5``,
-    ``test_batch``) from the ``cifar-10-batches-py`` folder or from the
-    ``cifar-10-batches-py.tar.gz`` archive. Missing batches are skipped. It
-    never downloads.
-
-    Parameters
-    ----------
-    path : str or path-like, default=None
-        The folder or the archive. ``None`` looks in
-        ``~/.keras/datasets/`` (``$KERAS_HOME/datasets`` when set) for either.
-    max_samples : int, default=None
-        Stop after this many images.
-
-    Returns
-    -------
-    images : ndarray of shape (n_samples, 32, 32, 3), dtype=uint8
-        Colour images, channels last.
-    labels : ndarray of shape (n_samples,)
-        Class labels 0-9.
-
-    Raises
-    ------
-    FileNotFoundError
-        If neither the folder nor the archive is there, or it holds no batch.
-    """
-    if path is None:
-        home = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")) / "datasets"
-        candidates = [home / "cifar-10-batches-py", home / "cifar-10-batches-py.tar.gz"]
-        path = next((p for p in candidates if p.exists()), candidates[0])
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"CIFAR-10 not found at {path}; it is never downloaded here.")
-    batches = []
-    if path.is_dir():
-        for name in _CIFAR_BATCHES:
-            if (path / name).is_file():
-                with open(path / name, "rb") as f:
-                    batches.append(pickle.load(f, encoding="bytes"))
-    else:
-        with tarfile.open(path) as archive:
-            members = {Path(m.name).name: m for m in archive.getmembers() if m.isfile()}
-            for name in _CIFAR_BATCHES:
-                if name in members:
-                    batches.append(pickle.load(archive.extractfile(members[name]), encoding="bytes"))
-    if not batches:
-        raise FileNotFoundError(f"No CIFAR-10 batch ({', '.join(_CIFAR_BATCHES)}) in {path}.")
-    images, labels, count = [], [], 0
-    for batch in batches:
-        data = np.asarray(batch[b"data"], dtype=np.uint8)
-        # stored as rows of 3072 values: the red plane, then green, then blue
-        images.append(data.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1))
-        labels.append(np.asarray(batch[b"labels"]))
-        count += len(data)
-        if max_samples is not None and count >= max_samples:
-            break
-    images, labels = np.concatenate(images), np.concatenate(labels)
-    if max_samples is not None:
-        images, labels = images[:max_samples], labels[:max_samples]
-    return images, labels

@@ -1,0 +1,64 @@
+"""Planted bugs in the sequence maps that tests/test_sequence.py must catch."""
+
+_SEQ = "sksom/_sequence.py"
+_ENGINE = "sksom/_engine/sequence.py"
+_TESTS = ["tests/test_sequence.py"]
+
+MUTANTS = [
+    {
+        "name": "context not reset between sequences: lengths ignored, the sequences run on as one",
+        "file": _SEQ,
+        "old": "    return array.astype(np.int64)\n",
+        "new": "    return np.array([n_samples], dtype=np.int64)\n",
+        "tests": _TESTS,
+    },
+    {
+        "name": "sequences start from a non-empty context",
+        "file": _ENGINE,
+        "old": "return np.zeros((n_sequences, C.shape[1]), dtype=W.dtype)",
+        "new": "return np.ones((n_sequences, C.shape[1]), dtype=W.dtype)",
+        "tests": _TESTS,
+    },
+    {
+        "name": "TQE lags cross sequence boundaries",
+        "file": "sksom/metrics.py",
+        "old": "steps = np.flatnonzero(positions >= lag)",
+        "new": "steps = np.arange(lag, X.shape[0])",
+        "tests": _TESTS,
+    },
+    {
+        "name": "merge context: gamma and 1 - gamma swapped",
+        "file": _ENGINE,
+        "old": "return (1.0 - gamma) * tf.gather(W, bmu) + gamma * tf.gather(C, bmu)",
+        "new": "return gamma * tf.gather(W, bmu) + (1.0 - gamma) * tf.gather(C, bmu)",
+        "tests": _TESTS,
+    },
+    {
+        "name": "recursive distance: alpha and beta swapped",
+        "file": _SEQ,
+        "old": "np.full_like(progress, self.alpha), np.full_like(progress, self.beta)",
+        "new": "np.full_like(progress, self.beta), np.full_like(progress, self.alpha)",
+        "tests": _TESTS,
+    },
+    {
+        "name": "mask ignored: padded steps of short sequences train the map",
+        "file": _SEQ,
+        "old": "                out[~valid] = 0\n",
+        "new": "",
+        "tests": _TESTS,
+    },
+    {
+        "name": "lockstep: units pulled by several sequences overshoot (no cap at 1)",
+        "file": _ENGINE,
+        "old": "scale = tf.where(total > 1.0, 1.0 / tf.maximum(total, 1.0), tf.ones_like(total))[:, None]",
+        "new": "scale = tf.ones_like(total)[:, None]",
+        "tests": _TESTS,
+    },
+    {
+        "name": "sample weights used raw instead of relative to their mean",
+        "file": _SEQ,
+        "old": "relative = sample_weight * (len(sample_weight) / sample_weight.sum())",
+        "new": "relative = sample_weight",
+        "tests": _TESTS,
+    },
+]
