@@ -70,7 +70,7 @@ MUTANTS = [
     },
     {
         "name": "SOMLayer neighbourhood ignores the torus",
-        "file": "sksom/keras.py",
+        "file": "sksom/keras/layer.py",
         "old": "periods = ops.convert_to_tensor(self._lattice_periods, dtype=d2.dtype)",
         "new": "periods = ops.convert_to_tensor(0.0 * self._lattice_periods, dtype=d2.dtype)",
         "tests": ["tests/test_keras.py"],
