@@ -11,6 +11,7 @@ the gases, the sequence maps) implements ``_fit(data, partial)`` and
 """
 
 import contextlib
+import copy
 import math
 import os
 from numbers import Integral
@@ -30,6 +31,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 from ._data import (
     ArrayData,
     check_finite_chunks,
+    feature_ranges,
     check_rows_observed,
     has_nan,
     is_sliceable_dataset,
@@ -66,7 +68,11 @@ def engine():
 @contextlib.contextmanager
 def rollback_on_error(estimator):
     """Restore the estimator's attributes if the block fails or is interrupted."""
-    saved = dict(estimator.__dict__)
+    # A random state is advanced in place by the failed call: save a copy.
+    saved = {
+        key: copy.deepcopy(value) if isinstance(value, (np.random.RandomState, np.random.Generator)) else value
+        for key, value in estimator.__dict__.items()
+    }
     try:
         yield
     except BaseException:
@@ -123,6 +129,40 @@ def check_sample_weight(sample_weight, X):
     if not total > 0:
         raise ValueError("sample_weight must have a positive sum; all weights are zero.")
     return sample_weight
+
+
+def initial_codebook(init, n_units, data, rng):
+    """Initial units from ``init``: ``"sample"``, ``"random"`` or an array.
+
+    ``"sample"`` draws rows with probabilities proportional to the sample
+    weights (without replacement while there are enough); ``"random"`` draws
+    uniformly in the bounding box of the data; an array must have shape
+    ``(n_units, n_features)``. The codebook has the data's compute dtype.
+    """
+    dtype = data.dtype
+    if not isinstance(init, str):
+        codebook = np.array(init, dtype=dtype)
+        if codebook.shape != (n_units, data.n_features):
+            raise ValueError(
+                f"init has shape {codebook.shape}; expected (n_units, n_features) = "
+                f"({n_units}, {data.n_features})."
+            )
+        if not np.all(np.isfinite(codebook)):
+            raise ValueError("init contains NaN or infinity.")
+        return codebook
+    if init == "sample":
+        weights = data.sample_weight
+        rows = rng.choice(data.n_samples, size=n_units, replace=n_units > np.count_nonzero(weights), p=weights / weights.sum())
+        codebook = data.rows(rows, np.float64)
+        # A missing entry of a drawn sample takes the mean of the drawn units.
+        if data.masked:
+            fill = np.nan_to_num(np.nanmean(np.where(np.isnan(codebook).all(axis=0), 0.0, codebook), axis=0))
+            codebook = np.where(np.isnan(codebook), fill, codebook)
+        return codebook.astype(dtype)
+    if init == "random":
+        low, high = feature_ranges(data, scan_step(data.n_features))
+        return (low + rng.uniform(size=(n_units, data.n_features)) * (high - low)).astype(dtype)
+    raise ValueError(f"init={init!r} is not 'sample', 'random' or an array.")
 
 
 class BaseMap(VersionStampMixin, ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, BaseEstimator):

@@ -14,7 +14,7 @@ def _is_terminal(stream):
         return False
 
 
-def report_epoch(name, epoch, n_epochs, radius, quantization_error, elapsed, *, last, stream=None):
+def report_epoch(name, epoch, n_epochs, radius, quantization_error, elapsed, *, last, stream=None, label="radius"):
     """Write the progress of one training epoch.
 
     On a terminal the epochs of one call share a single line, redrawn as a
@@ -39,6 +39,9 @@ def report_epoch(name, epoch, n_epochs, radius, quantization_error, elapsed, *, 
         Whether this is the last epoch of the call.
     stream : file-like, default=None
         Where to write; ``None`` means ``sys.stdout`` at call time.
+    label : str, default="radius"
+        Name printed before ``radius``, for maps whose schedule is not a
+        radius (the neural gas's lambda, the growing gas's unit count).
     """
     stream = sys.stdout if stream is None else stream
     # The time is cumulative since the call started, hence "elapsed".
@@ -50,8 +53,8 @@ def report_epoch(name, epoch, n_epochs, radius, quantization_error, elapsed, *, 
         width = max(shutil.get_terminal_size().columns - 1, 20)
         wordings = (
             f"{name} [{bar}] {epoch}/{n_epochs}  quantization error {quantization_error:.4g}  "
-            f"radius {radius:.3g}  elapsed {elapsed:.2f}s",
-            f"{name} [{bar}] {epoch}/{n_epochs}  QE {quantization_error:.4g}  radius {radius:.3g}  elapsed {elapsed:.1f}s",
+            f"{label} {radius:.3g}  elapsed {elapsed:.2f}s",
+            f"{name} [{bar}] {epoch}/{n_epochs}  QE {quantization_error:.4g}  {label} {radius:.3g}  elapsed {elapsed:.1f}s",
             f"[{bar}] {epoch}/{n_epochs} QE {quantization_error:.4g} r {radius:.3g} elapsed {elapsed:.1f}s",
             f"{epoch}/{n_epochs} QE {quantization_error:.4g} elapsed {elapsed:.0f}s",
         )
@@ -61,6 +64,6 @@ def report_epoch(name, epoch, n_epochs, radius, quantization_error, elapsed, *, 
     else:
         stream.write(
             f"[{name}] epoch {epoch}/{n_epochs}  quantization error {quantization_error:.4g}  "
-            f"radius {radius:.3g}  elapsed {elapsed:.2f}s\n"
+            f"{label} {radius:.3g}  elapsed {elapsed:.2f}s\n"
         )
     stream.flush()

@@ -9,8 +9,8 @@ from sklearn.base import _fit_context
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
-from ._base import BaseMap, LatticeMixin, check_memory, engine, scan_step
-from ._data import feature_ranges, weighted_statistics
+from ._base import BaseMap, LatticeMixin, check_memory, engine, initial_codebook, scan_step
+from ._data import weighted_statistics
 from ._progress import report_epoch
 from ._topology import (
     DECAYS,
@@ -327,27 +327,8 @@ class SOMClusterer(LatticeMixin, BaseMap):
         coordinates = unit_coordinates(map_size, self.topology)
         n_units = map_size[0] * map_size[1]
         dtype = data.dtype
-        if not isinstance(self.init, str):
-            codebook = np.array(self.init, dtype=dtype)
-            if codebook.shape != (n_units, data.n_features):
-                raise ValueError(
-                    f"init has shape {codebook.shape}; expected (n_units, n_features) = "
-                    f"({n_units}, {data.n_features})."
-                )
-            if not np.all(np.isfinite(codebook)):
-                raise ValueError("init contains NaN or infinity.")
-        elif self.init == "sample":
-            weights = data.sample_weight
-            rows = rng.choice(data.n_samples, size=n_units, replace=n_units > np.count_nonzero(weights), p=weights / weights.sum())
-            codebook = data.rows(rows, np.float64)
-            # A missing entry of a drawn sample takes the mean of the drawn units.
-            if data.masked:
-                fill = np.nan_to_num(np.nanmean(np.where(np.isnan(codebook).all(axis=0), 0.0, codebook), axis=0))
-                codebook = np.where(np.isnan(codebook), fill, codebook)
-            codebook = codebook.astype(dtype)
-        elif self.init == "random":
-            low, high = feature_ranges(data, step)
-            codebook = (low + rng.uniform(size=(n_units, data.n_features)) * (high - low)).astype(dtype)
+        if not (isinstance(self.init, str) and self.init == "pca"):
+            codebook = initial_codebook(self.init, n_units, data, rng)
         else:
             # "pca": spread the units over the plane of the two leading
             # components, one standard deviation each way, the first component

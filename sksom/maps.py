@@ -266,3 +266,70 @@ def codebook_images(model, *, image_shape=None, inverse_transform=False):
             f"codebook has {n_features} features."
         )
     return _grid(som, weights.reshape((-1,) + image_shape))
+
+
+def gas_plot_data(model, X=None):
+    """Positions of a gas's units and edges in the plane, with the data if given.
+
+    Two-dimensional units are drawn where they are; otherwise everything is
+    projected on the two principal axes of the codebook (a plain SVD, so the
+    picture does not depend on the data passed).
+
+    Parameters
+    ----------
+    model : NeuralGas, GrowingNeuralGas or Pipeline
+        Fitted gas, or a pipeline ending in one (``X`` then goes through the
+        preceding steps first).
+    X : array-like of shape (n_samples, n_features), default=None
+        Data to draw under the gas.
+
+    Returns
+    -------
+    data : Bunch
+        ``positions`` (n_units, 2) of the units; ``segments`` (n_edges, 2, 2)
+        the end points of each edge; ``edges`` the pair of index arrays of the
+        edges (``i < j``); ``points`` (n_samples, 2) or None; ``components``
+        (2, n_features) the projection axes, or None when the units are 2-D;
+        ``unit_labels`` the units' clusters, or None.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sksom import NeuralGas
+    >>> from sksom.maps import gas_plot_data
+    >>> X = np.array([[0.0, 0.0], [0.1, 0.0], [5.0, 5.0], [5.1, 5.0]])
+    >>> data = gas_plot_data(NeuralGas(n_units=2, random_state=0).fit(X))
+    >>> data.segments.shape
+    (1, 2, 2)
+    """
+    from scipy import sparse
+
+    gas, preprocess = (model[-1], model[:-1] if len(model.steps) > 1 else None) if hasattr(model, "steps") else (model, None)
+    if not hasattr(gas, "edges_"):
+        raise TypeError(f"Expected a fitted NeuralGas or GrowingNeuralGas (or a Pipeline ending in one); got {type(gas).__name__}.")
+    units = np.asarray(gas.cluster_centers_, dtype=np.float64)
+    points = None
+    if X is not None:
+        points = np.asarray(preprocess.transform(X) if preprocess is not None else X, dtype=np.float64)
+    components = None
+    if units.shape[1] == 2:
+        positions = units
+    elif units.shape[1] == 1:
+        positions = np.column_stack([units[:, 0], np.zeros(len(units))])
+        points = None if points is None else np.column_stack([points[:, 0], np.zeros(len(points))])
+    else:
+        mean = units.mean(axis=0)
+        components = np.linalg.svd(units - mean, full_matrices=False)[2][:2]
+        # Each axis signed so that its largest entry is positive: the same gas gives the same picture.
+        components *= np.sign(components[np.arange(len(components)), np.abs(components).argmax(axis=1)])[:, None]
+        positions = (units - mean) @ components.T
+        points = None if points is None else (points - mean) @ components.T
+    i, j = sparse.triu(gas.edges_, k=1).nonzero()
+    return Bunch(
+        positions=positions,
+        segments=np.stack([positions[i], positions[j]], axis=1),
+        edges=(i, j),
+        points=points,
+        components=components,
+        unit_labels=getattr(gas, "unit_labels_", None),
+    )

@@ -142,9 +142,9 @@ def topographic_error_from_bmus(first, second, adjacent, *, sample_weight=None):
     ----------
     first, second : ndarray of shape (n_samples,)
         Indices of the first and second best-matching units.
-    adjacent : sparse matrix or ndarray of shape (n_units, n_units), dtype=bool
-        Lattice adjacency, as returned by :func:`sksom._topology.adjacency`
-        (sparse), or the same as a dense boolean array.
+    adjacent : {ndarray, sparse matrix} of shape (n_units, n_units), dtype=bool
+        Adjacency of the units: the lattice's (:func:`sksom._topology.adjacency`,
+        sparse) or a gas's ``edges_``; a dense boolean array is accepted too.
     sample_weight : array-like of shape (n_samples,), default=None
         Weights of the samples.
 

@@ -505,3 +505,45 @@ def plot_codebook_images(
     ax.set_yticks([])
     ax.set_title("Codebook")
     return ax
+
+
+def plot_gas(model, X=None, *, ax=None, cmap="tab10", unit_size=30, point_size=4):
+    """Draw a gas: its units and edges over 2-D data, or in the codebook's PCA plane.
+
+    Parameters
+    ----------
+    model : NeuralGas, GrowingNeuralGas or Pipeline
+        Fitted gas, or a pipeline ending in one.
+    X : array-like of shape (n_samples, n_features), default=None
+        Data drawn as grey points under the gas.
+    ax : matplotlib Axes, default=None
+        Where to draw; a new figure when ``None``.
+    cmap : str, default="tab10"
+        Colours of the units' clusters (with ``n_clusters``); otherwise the
+        units are black.
+    unit_size, point_size : float, default=30, 4
+        Marker areas of the units and of the samples.
+
+    Returns
+    -------
+    ax : matplotlib Axes
+    """
+    from matplotlib.collections import LineCollection
+
+    data = maps.gas_plot_data(model, X)
+    ax = _get_axes(ax)
+    if data.points is not None:
+        ax.scatter(data.points[:, 0], data.points[:, 1], s=point_size, color="0.75", zorder=1)
+    ax.add_collection(LineCollection(data.segments, colors="0.2", linewidths=1, zorder=2))
+    if data.unit_labels is None:
+        colors = "black"
+    else:
+        n = int(data.unit_labels.max()) + 1
+        colors = _discrete_cmap(cmap, n)(data.unit_labels)
+    ax.scatter(data.positions[:, 0], data.positions[:, 1], s=unit_size, c=colors, edgecolors="white", zorder=3)
+    if data.components is not None:
+        ax.set_xlabel("codebook PC 1")
+        ax.set_ylabel("codebook PC 2")
+    ax.set_aspect("equal", adjustable="datalim")
+    ax.autoscale_view()
+    return ax

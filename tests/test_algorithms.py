@@ -35,6 +35,14 @@ W0 = rng.normal(size=(N_UNITS, 3))
 LATTICES = [(t, p) for t in ("rectangular", "hexagonal") for p in (False, True)]
 UNSIGNED = [name for name in NEIGHBORHOODS if name not in SIGNED_NEIGHBORHOODS]
 
+# The decays written out, so that expected schedules do not come from the
+# package's own DECAYS.
+CLOSED_FORMS = {
+    "linear": lambda start, end, p: start + (end - start) * p,
+    "exponential": lambda start, end, p: start * (end / start) ** p,
+    "inverse": lambda start, end, p: start / (1.0 + (start / end - 1.0) * p),
+}
+
 
 # -- NumPy references -----------------------------------------------------------
 
@@ -175,8 +183,8 @@ def test_online_fit_is_the_sequential_rule_in_random_order(topology, periodic, n
     n = X.shape[0]
     order = check_random_state(0).permutation(n)
     progress = np.arange(n) / n
-    sigmas = DECAYS["linear"](2.5, 0.5, progress)
-    rates = DECAYS["linear"](0.6, 0.05, progress)
+    sigmas = CLOSED_FORMS["linear"](2.5, 0.5, progress)
+    rates = CLOSED_FORMS["linear"](0.6, 0.05, progress)
     D2 = squared_grid_distances(MAP_SIZE, topology, periodic)
     expected = reference_online_epoch(X[order], W0, D2, neighborhood, sigmas, rates)
     np.testing.assert_allclose(som.cluster_centers_, expected, rtol=1e-9, atol=1e-11)
@@ -189,7 +197,7 @@ def test_online_sample_weight_scales_the_step_by_the_relative_weight():
     weights[:3] = 40.0  # relative weights near 20: capped steps
     som = _estimator("online", max_iter=1, learning_rate_start=0.3, learning_rate_end=0.3).fit(X, sample_weight=weights)
     order = check_random_state(0).permutation(n)
-    sigmas = DECAYS["linear"](2.5, 0.5, np.arange(n) / n)
+    sigmas = CLOSED_FORMS["linear"](2.5, 0.5, np.arange(n) / n)
     relative = weights * n / weights.sum()
     expected = reference_online_epoch(X[order], W0, squared_grid_distances(MAP_SIZE), "gaussian", sigmas, 0.3 * relative[order])
     np.testing.assert_allclose(som.cluster_centers_, expected, rtol=1e-9, atol=1e-11)
@@ -231,26 +239,51 @@ def test_online_heavier_sample_pulls_its_unit_closer():
 
 
 @pytest.mark.parametrize("decay", list(DECAYS))
-def test_batch_schedule_runs_from_start_to_end(decay):
-    """Check that a two-epoch batch fit uses the start values, then the end values."""
+def test_batch_schedule_follows_the_closed_form(decay):
+    """Check that a three-epoch batch fit uses the start values, the closed form at 1/2, then the end values."""
     som = _estimator(
-        "batch", max_iter=2, radius_decay=decay, learning_rate_decay=decay,
+        "batch", max_iter=3, radius_decay=decay, learning_rate_decay=decay,
         learning_rate_start=0.8, learning_rate_end=0.3,
     ).fit(X)
     D2 = squared_grid_distances(MAP_SIZE)
     ones = np.ones(X.shape[0])
-    W = reference_batch_epoch(X, ones, W0, NEIGHBORHOODS["gaussian"](D2, 2.5), 0.8)
-    W = reference_batch_epoch(X, ones, W, NEIGHBORHOODS["gaussian"](D2, 0.5), 0.3)
+    W = W0
+    for p in (0.0, 0.5, 1.0):
+        H = NEIGHBORHOODS["gaussian"](D2, CLOSED_FORMS[decay](2.5, 0.5, p))
+        W = reference_batch_epoch(X, ones, W, H, CLOSED_FORMS[decay](0.8, 0.3, p))
     np.testing.assert_allclose(som.cluster_centers_, W, rtol=1e-9, atol=1e-11)
 
 
 @pytest.mark.parametrize("decay", list(DECAYS))
-def test_decays_start_and_end_at_the_given_values(decay):
-    """Check that each decay goes monotonically from its start value to its end value."""
-    progress = np.linspace(0.0, 1.0, 11)
-    values = DECAYS[decay](5.0, 0.5, progress)
-    assert values[0] == pytest.approx(5.0) and values[-1] == pytest.approx(0.5)
-    assert np.all(np.diff(values) < 0)
+def test_minibatch_schedule_advances_batch_by_batch(decay):
+    """Check that each mini-batch takes the radius and rate of its own place in the epoch."""
+    n, batch_size, max_iter = 1000, 64, 2
+    X_many = np.random.default_rng(7).normal(size=(n, 3))
+    som = _estimator(
+        "minibatch", max_iter=max_iter, batch_size=batch_size, radius_decay=decay, learning_rate_decay=decay,
+    ).fit(X_many)
+    D2 = squared_grid_distances(MAP_SIZE)
+    rng_state = check_random_state(0)
+    W = W0
+    for epoch in range(max_iter):
+        order = rng_state.permutation(n)
+        for start in range(0, n, batch_size):
+            # A batch's schedule is that of its first sample.
+            p = (epoch + start / n) / max_iter
+            rows = order[start : start + batch_size]
+            W = reference_minibatch_step(
+                X_many[rows], np.ones(len(rows)), W, D2, "gaussian",
+                CLOSED_FORMS[decay](2.5, 0.5, p), CLOSED_FORMS[decay](0.6, 0.05, p),
+            )
+    np.testing.assert_allclose(som.cluster_centers_, W, rtol=1e-9, atol=1e-11)
+
+
+@pytest.mark.parametrize("decay", list(DECAYS))
+def test_decays_match_their_closed_forms(decay):
+    """Check each decay against its formula at interior points, not only at the ends."""
+    progress = np.array([0.0, 0.1, 0.25, 0.5, 0.8, 1.0])
+    np.testing.assert_allclose(DECAYS[decay](5.0, 0.5, progress), CLOSED_FORMS[decay](5.0, 0.5, progress), rtol=1e-12)
+    np.testing.assert_allclose(DECAYS[decay](0.5, 5.0, progress), CLOSED_FORMS[decay](0.5, 5.0, progress), rtol=1e-12)
 
 
 def test_partial_fit_ends_on_the_end_values_and_stays_there():

@@ -3,16 +3,15 @@
 import subprocess
 import sys
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pytest
+from matplotlib.collections import LineCollection, PolyCollection
 from sklearn.datasets import make_blobs
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from sksom import SOMClusterer, maps, plotting
-
-plt = pytest.importorskip("matplotlib.pyplot")
-from matplotlib.collections import LineCollection, PolyCollection  # noqa: E402
 
 X_BLOBS, Y_BLOBS = make_blobs(150, centers=3, n_features=4, random_state=0)
 X_RGB = np.random.RandomState(0).uniform(size=(200, 3))

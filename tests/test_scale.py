@@ -117,7 +117,8 @@ def test_streamed_epoch_equals_in_memory_epoch(tmp_path):
 def test_partial_fit_over_a_stream_of_chunks(source):
     """Check that partial_fit over k chunks (arrays or a tf.data.Dataset) runs the schedule once."""
     if source == "tf.data":
-        tf = pytest.importorskip("tensorflow")
+        import tensorflow as tf
+
         chunks = tf.data.Dataset.from_tensor_slices(X_blobs).batch(30).as_numpy_iterator()
     else:
         chunks = np.array_split(X_blobs, 5)

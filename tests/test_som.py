@@ -1,5 +1,6 @@
 """Behaviour of SOMClusterer: training, outputs, validation, persistence."""
 
+import importlib.util
 import os
 import pickle
 import re
@@ -18,6 +19,7 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from _reference import lattice_adjacency, two_nearest
 from sksom import SOMClusterer
 from sksom._data import ArrayData
 from sksom._topology import NEIGHBORHOODS, squared_grid_distances
@@ -186,6 +188,49 @@ def test_outputs_are_consistent():
     np.testing.assert_array_equal(som.fit_predict(X_blobs), som.labels_)
 
 
+@pytest.mark.parametrize("topology", ["rectangular", "hexagonal"])
+@pytest.mark.parametrize("periodic", [False, True])
+def test_fitted_errors_are_weighted_by_sample_weight(topology, periodic):
+    """Check that quantization_error_ and topographic_error_ are sample_weight-weighted means.
+
+    The data is read in several chunks (batch_size=64), and the adjacency is
+    the one written out above.
+    """
+    X = X_digits
+    rng = np.random.RandomState(1)
+    # A codebook of random samples, which training (at a negligible rate)
+    # leaves in place: many samples have non-adjacent BMUs, and the weights
+    # favour those and the samples far from their BMU.
+    init = X[rng.choice(len(X), 24, replace=False)] + rng.normal(scale=0.1, size=(24, X.shape[1]))
+    first0, second0, distance0 = two_nearest(X, init)
+    adjacent0 = lattice_adjacency((4, 6), topology, periodic)[first0, second0]
+    weights = rng.uniform(size=len(X)) * np.where(adjacent0, 1.0, 4.0) * distance0
+    som = SOMClusterer(
+        map_size=(4, 6), topology=topology, periodic=periodic, init=init, algorithm="minibatch",
+        learning_rate_start=1e-12, learning_rate_end=1e-12, max_iter=1, batch_size=64, random_state=0,
+    ).fit(X, sample_weight=weights)
+    first, second, distance = two_nearest(X, som.cluster_centers_)
+    misplaced = ~lattice_adjacency((4, 6), topology, periodic)[first, second]
+    expected_te = (weights * misplaced).sum() / weights.sum()
+    assert som.topographic_error_ == pytest.approx(expected_te, rel=1e-9)
+    assert som.quantization_error_ == pytest.approx((weights * distance).sum() / weights.sum(), rel=1e-9)
+    # The weights matter here: the unweighted means are far from the weighted ones.
+    assert abs(misplaced.mean() - expected_te) > 0.02
+    assert abs(distance.mean() - som.quantization_error_) > 0.02 * som.quantization_error_
+
+
+def test_ties_go_to_the_lowest_unit_index():
+    """Check that a sample equally close to several units gets the lowest of their indices."""
+    som = SOMClusterer(map_size=(2, 3), max_iter=1).fit(X_blobs)
+    # Units 1 and 4 coincide, and so do units 2 and 5.
+    som.cluster_centers_ = np.array([[9.0] * 4, [0.0] * 4, [1.0] * 4, [9.0] * 4, [0.0] * 4, [1.0] * 4])
+    X = np.array([[0.0] * 4, [0.9] * 4, [-0.1] * 4])
+    np.testing.assert_array_equal(som.predict(X), [1, 2, 1])
+    np.testing.assert_array_equal(som.best_matching_unit(X), [1, 2, 1])
+    distances = som.transform(X)
+    np.testing.assert_array_equal(distances[:, 1], distances[:, 4])
+
+
 @pytest.mark.parametrize("n_clusters", [3, KMeans(n_clusters=3, n_init=2, random_state=0)])
 def test_second_stage_clustering(n_clusters):
     """Check that predict returns the cluster of each sample's BMU."""
@@ -225,24 +270,74 @@ def test_float32_model_rejects_values_that_overflow_float32():
     assert np.all(np.isfinite(som.cluster_centers_))
 
 
+def _tracing_counts():
+    """Every live tf.function and how many times it has been traced so far."""
+    import gc
+
+    import tensorflow as tf
+
+    return {
+        id(f): (f, f.experimental_get_tracing_count())
+        for f in gc.get_objects()
+        if isinstance(f, tf.types.experimental.PolymorphicFunction)
+    }
+
+
+# One configuration per compiled path of fit, partial_fit, predict and transform.
+RETRACE_PATHS = [
+    dict(algorithm="batch"),  # the data is one chunk
+    dict(algorithm="batch", batch_size=32),  # several chunks
+    dict(algorithm="online"),
+    dict(algorithm="minibatch", batch_size=16),
+]
+
+
+def _run_every_path(map_size, n_samples, n_features):
+    X = np.random.RandomState(n_samples).normal(size=(n_samples, n_features))
+    for params in RETRACE_PATHS:
+        som = SOMClusterer(map_size=map_size, max_iter=2, random_state=0, **params).fit(X)
+        som.partial_fit(X)
+        som.predict(X)
+        som.transform(X)
+        som.score(X)
+
+
 def test_no_retracing_across_map_sizes_and_data_sizes():
-    """Check that new map sizes and data sizes reuse the traced TensorFlow functions."""
-    tf = pytest.importorskip("tensorflow")
-    from sksom._engine import som as _tf_engine
+    """Check that new map sizes, sample counts and feature counts trace no compiled function again.
 
-    SOMClusterer(map_size=(3, 3), max_iter=2).fit(X_blobs)
-    fn = _tf_engine._accumulate_fn(tf.float64)
-    count = fn.experimental_get_tracing_count()
-    for size in [(4, 4), (6, 5), (2, 9)]:
-        SOMClusterer(map_size=size, max_iter=2).fit(X_digits[: 50 * size[0]])
-    assert fn.experimental_get_tracing_count() == count
+    The functions are found by what fit and predict left alive, not by name,
+    so that the check follows the engine wherever its kernels move.
+    """
+    _run_every_path((3, 3), 70, 4)
+    before = _tracing_counts()
+    for map_size, n_samples, n_features in [((4, 5), 90, 6), ((2, 7), 45, 3)]:
+        _run_every_path(map_size, n_samples, n_features)
+    retraced = [
+        getattr(f, "__name__", repr(f))
+        for key, (f, count) in _tracing_counts().items()
+        if count > before.get(key, (f, 0))[1]
+    ]
+    assert retraced == []
+    # The check saw the kernels: each path traced at least one function.
+    assert sum(count > 0 for _, count in before.values()) >= len(RETRACE_PATHS)
 
 
-def test_device_parameter():
-    """Check that device='cpu' works and a missing device is a clear error."""
-    tf = pytest.importorskip("tensorflow")
+def test_device_parameter(monkeypatch):
+    """Check that device='cpu' places the computation on the CPU and a missing device is a clear error."""
+    import tensorflow as tf
+
+    entered = []
+    real_device = tf.device
+    monkeypatch.setattr(tf, "device", lambda name: entered.append(name) or real_device(name))
     som = SOMClusterer(map_size=(3, 3), max_iter=2, device="cpu").fit(X_blobs)
+    assert entered and set(entered) == {"/CPU:0"}
+    entered.clear()
+    som.predict(X_blobs)
+    assert entered and set(entered) == {"/CPU:0"}
+    entered.clear()
+    # device=None leaves placement to TensorFlow.
     ref = SOMClusterer(map_size=(3, 3), max_iter=2).fit(X_blobs)
+    assert entered == []
     np.testing.assert_allclose(som.cluster_centers_, ref.cluster_centers_)
     if not tf.config.list_logical_devices("GPU"):
         with pytest.raises(ValueError, match="TensorFlow sees only"):
@@ -284,11 +379,23 @@ def test_start_up_filter_keeps_real_errors():
     assert _filter_start_up_noise(noise + real) == [real]
 
 
+# sksom.datasets joins the list when it exists.
+NUMPY_MODULES = ["sksom", "sksom.metrics", "sksom.maps", "sksom.plotting", "sksom.export"] + (
+    ["sksom.datasets"] if importlib.util.find_spec("sksom.datasets") else []
+)
+
+
 def test_import_does_not_load_tensorflow_or_matplotlib():
-    """Check that `import sksom` imports neither TensorFlow nor matplotlib."""
-    code = "import sys, sksom; print(sorted(m for m in ('tensorflow', 'matplotlib') if m in sys.modules))"
+    """Check that importing the package and its NumPy modules imports neither TensorFlow nor matplotlib."""
+    # One module at a time in one process, reporting what each one pulled in.
+    code = (
+        "import importlib, sys\n"
+        f"for module in {NUMPY_MODULES!r}:\n"
+        "    importlib.import_module(module)\n"
+        "    print(module, sorted(m for m in ('tensorflow', 'keras', 'matplotlib') if m in sys.modules))\n"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]"
+    assert out.stdout.split("\n")[:-1] == [f"{module} []" for module in NUMPY_MODULES]
 
 
 # -- scikit-learn integration -----------------------------------------------------
@@ -452,34 +559,69 @@ def test_float32_data_on_a_float64_model_with_a_large_codebook():
     np.testing.assert_allclose(distances, expected, rtol=1e-6)
 
 
-def test_failed_or_interrupted_fit_leaves_model_unchanged(monkeypatch):
-    """Check that an error or interruption mid-training does not half-update the model."""
-    import sksom._engine as _tf_engine
+def _interrupt_epochs(monkeypatch, after):
+    """Make the engine's epoch functions raise KeyboardInterrupt on call number ``after + 1``.
 
-    som = SOMClusterer(map_size=(3, 3), max_iter=3, random_state=0).fit(X_blobs)
-    before = {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in vars(som).items()}
+    The interrupted call first reads one chunk of its data, as a real epoch
+    would, so that the data order has been drawn from the random state.
+    """
+    import sksom._engine as engine_module
+
     calls = {"n": 0}
-    real = _tf_engine.batch_epoch
 
-    def interrupted(*args, **kwargs):
-        calls["n"] += 1
-        if calls["n"] == 2:
-            raise KeyboardInterrupt
-        return real(*args, **kwargs)
+    def wrap(real):
+        def epoch(chunks, *args, **kwargs):
+            calls["n"] += 1
+            if calls["n"] > after:
+                next(iter(chunks), None)
+                raise KeyboardInterrupt
+            return real(chunks, *args, **kwargs)
 
-    monkeypatch.setattr(_tf_engine, "batch_epoch", interrupted)
-    with pytest.raises(KeyboardInterrupt):
-        som.fit(X_blobs[:50])
-    for method in ("partial_fit",):
-        calls["n"] = 1
-        with pytest.raises(KeyboardInterrupt):
-            getattr(som, method)(X_blobs)
+        return epoch
+
+    for name in ("batch_epoch", "online_epoch", "minibatch_epoch"):
+        monkeypatch.setattr(engine_module, name, wrap(getattr(engine_module, name)))
+    return calls
+
+
+def _state(som):
+    return {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in vars(som).items()}
+
+
+def _assert_same_state(som, before):
     assert vars(som).keys() == before.keys()
     for key, value in before.items():
-        np.testing.assert_array_equal(getattr(som, key), value)
+        if isinstance(value, np.random.RandomState):
+            np.testing.assert_array_equal(getattr(som, key).get_state()[1], value.get_state()[1])
+        else:
+            np.testing.assert_array_equal(getattr(som, key), value)
 
-    fresh = SOMClusterer(map_size=(3, 3), max_iter=3)
+
+@pytest.mark.parametrize("algorithm", ["batch", "online"])
+def test_failed_or_interrupted_fit_leaves_model_unchanged(algorithm, monkeypatch):
+    """Check that an error or interruption mid-training does not half-update the model."""
+    params = dict(map_size=(3, 3), max_iter=3, random_state=0, algorithm=algorithm)
+    som = SOMClusterer(**params).fit(X_blobs)
+    twin = SOMClusterer(**params).fit(X_blobs)
+    before = _state(som)
+    calls = _interrupt_epochs(monkeypatch, after=1)
+    # Another feature count: validation has already reset n_features_in_ when training is interrupted.
+    with pytest.raises(KeyboardInterrupt):
+        som.fit(X_blobs[:50, :3])
+    _assert_same_state(som, before)
+    assert som.predict(X_blobs).shape == (len(X_blobs),)
     calls["n"] = 1
+    with pytest.raises(KeyboardInterrupt):
+        som.partial_fit(X_blobs)
+    _assert_same_state(som, before)
+    monkeypatch.undo()
+    # The interrupted calls drew nothing from the random state the next call continues with.
+    som.partial_fit(X_blobs)
+    twin.partial_fit(X_blobs)
+    np.testing.assert_array_equal(som.cluster_centers_, twin.cluster_centers_)
+
+    fresh = SOMClusterer(**params)
+    _interrupt_epochs(monkeypatch, after=0)
     with pytest.raises(KeyboardInterrupt):
         fresh.partial_fit(X_blobs)
     with pytest.raises(NotFittedError):

@@ -4,7 +4,7 @@
 
 Modules: :mod:`.device` (devices, placement, ``tf.distribute`` strategies)
 and one module of stateless kernels per family of maps (:mod:`.som`,
-:mod:`.sequence`). Every
+:mod:`.gas`, :mod:`.sequence`). Every
 public function takes NumPy arrays (or iterables of NumPy chunks) and returns
 NumPy arrays; no TensorFlow object is handed back to the caller. ``import
 sksom`` never imports this package: estimators import it on first use.
@@ -27,5 +27,15 @@ from .som import (  # noqa: F401
     export_saved_model,
     minibatch_epoch,
     online_epoch,
+)
+from .gas import (  # noqa: F401
+    MAX_CAPACITY,
+    SIGNAL_CHUNK,
+    gas_capacity,
+    growing_neural_gas,
+    neural_gas_batch_epoch,
+    neural_gas_batch_epochs,
+    neural_gas_online,
+    rank_cutoff,
 )
 from .sequence import predict_blocks, train_blocks  # noqa: F401

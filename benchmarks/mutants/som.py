@@ -1,0 +1,195 @@
+"""Planted bugs in the SOM: its kernels, schedules, fitted state and helpers.
+
+Read by ``benchmarks/mutations.py`` (see there for the format). The first five
+are the bugs of issue 15 that the suite used to miss (the sixth, the deep
+SOM's initialisation, is in ``deep.py``); keep them on code that
+outlives rewrites of the kernels (schedules, ``_base.py``, signatures).
+"""
+
+# Node ids rather than whole files where one test is the one that should
+# catch the bug: a surviving mutant then costs seconds, not the whole file.
+_SOM = "tests/test_som.py::"
+_ALG = "tests/test_algorithms.py::"
+
+MUTANTS = [
+    # -- issue 15 ------------------------------------------------------------------
+    {
+        "name": "fitted topographic error ignores sample_weight",
+        "file": "sksom/_base.py",
+        "old": "topographic_error_from_bmus(b1, b2, adjacent, sample_weight=w) * w.sum()",
+        "new": "topographic_error_from_bmus(b1, b2, adjacent) * w.sum()",
+        "tests": [_SOM + "test_fitted_errors_are_weighted_by_sample_weight"],
+    },
+    {
+        "name": "mini-batch: every batch takes the schedule of the epoch's end",
+        "file": "sksom/_som.py",
+        "old": "batches = ((X, w, float(r[0]), float(lr[0])) for X, w, r, lr in chunks)",
+        "new": (
+            "end_r, end_lr = self._schedule((epoch + 1) / self.max_iter, map_size)\n"
+            "            batches = ((X, w, float(end_r), float(end_lr)) for X, w, r, lr in chunks)"
+        ),
+        "tests": [_ALG + "test_minibatch_schedule_advances_batch_by_batch"],
+    },
+    {
+        "name": "linear decay bent inside (p -> p**2)",
+        "file": "sksom/_topology.py",
+        "old": "return start + (end - start) * p\n",
+        "new": "return start + (end - start) * p**2\n",
+        "tests": [_ALG + "test_decays_match_their_closed_forms", _ALG + "test_batch_schedule_follows_the_closed_form"],
+    },
+    {
+        "name": "inverse decay bent inside (p -> p**2)",
+        "file": "sksom/_topology.py",
+        "old": "return start / (1.0 + (start / end - 1.0) * p)",
+        "new": "return start / (1.0 + (start / end - 1.0) * p**2)",
+        "tests": [_ALG + "test_decays_match_their_closed_forms", _ALG + "test_batch_schedule_follows_the_closed_form"],
+    },
+    {
+        "name": "single-chunk batch kernel without input signature (retrace per shape)",
+        "file": "sksom/_engine/som.py",
+        "old": (
+            "    @tf.function(\n"
+            "        input_signature=[_matrix(dtype), _vector(dtype), _matrix(dtype), _matrix(dtype), "
+            "tf.TensorSpec([], dtype)],\n"
+            "        autograph=False,\n"
+            "    )\n"
+            "    def epoch("
+        ),
+        "new": "    @tf.function(autograph=False)\n    def epoch(",
+        "tests": [_SOM + "test_no_retracing_across_map_sizes_and_data_sizes"],
+    },
+    # -- kernels -------------------------------------------------------------------
+    {
+        "name": "BMU kernel without input signature (retrace per shape)",
+        "file": "sksom/_engine/som.py",
+        "old": "@tf.function(input_signature=[_matrix(dtype), _matrix(dtype)], autograph=False)\n    def two_bmus",
+        "new": "@tf.function(autograph=False)\n    def two_bmus",
+        "tests": [_SOM + "test_no_retracing_across_map_sizes_and_data_sizes"],
+    },
+    {
+        "name": "online rule ignores the learning rate",
+        "file": "sksom/_engine/som.py",
+        "old": (
+            "a = tf.minimum(rates[i] * h_fn(tf.gather(D2, bmu), sigmas[i], tf), 1.0)\n"
+            "                return i + 1, W - a[:, None] * diff"
+        ),
+        "new": (
+            "a = tf.minimum(h_fn(tf.gather(D2, bmu), sigmas[i], tf), 1.0)\n"
+            "                return i + 1, W - a[:, None] * diff"
+        ),
+        "tests": [_ALG + "test_online_epoch_matches_numpy"],
+    },
+    {
+        "name": "online product form: squared norms not updated",
+        "file": "sksom/_engine/som.py",
+        "old": "norms = b * b * norms + 2.0 * a * b * dots + a * a * tf.reduce_sum(x * x)",
+        "new": "norms = norms",
+        "tests": [_ALG + "test_online_epoch_matches_numpy"],
+    },
+    {
+        "name": "first BMU ties go to the highest unit index",
+        "file": "sksom/_engine/som.py",
+        "old": (
+            "        first = tf.argmax(similarity, axis=1, output_type=tf.int32)\n"
+            "        best = tf.gather(similarity, first, batch_dims=1)"
+        ),
+        "new": (
+            "        first = tf.shape(W)[0] - 1 - tf.argmax(tf.reverse(similarity, [1]), axis=1, output_type=tf.int32)\n"
+            "        best = tf.gather(similarity, first, batch_dims=1)"
+        ),
+        "tests": [_SOM + "test_ties_go_to_the_lowest_unit_index"],
+    },
+    {
+        "name": "second BMU may be the first BMU",
+        "file": "sksom/_engine/som.py",
+        "old": "tf.where(is_first, tf.constant(-np.inf, dtype), similarity), axis=1",
+        "new": "similarity, axis=1",
+        "tests": [_SOM + "test_fitted_errors_are_weighted_by_sample_weight", _SOM + "test_outputs_are_consistent"],
+    },
+    {
+        "name": "masked distances count the units' missing features",
+        "file": "sksom/_engine/som.py",
+        "old": "    if M is None:\n        return _similarity(X0, W)\n",
+        "new": "    if True:\n        return _similarity(X0, W)\n",
+        "tests": ["tests/test_scale.py"],
+    },
+    {
+        "name": "batch map sums ignore sample weights",
+        "file": "sksom/_engine/som.py",
+        "old": "sums = tf.math.unsorted_segment_sum(X0 * weights[:, None], bmu, n_units)",
+        "new": "sums = tf.math.unsorted_segment_sum(X0, bmu, n_units)",
+        "tests": [_ALG + "test_batch_epoch_matches_numpy", _SOM + "test_sample_weight_zero_equals_removal_and_integer_equals_repetition"],
+    },
+    {
+        "name": "mini-batch divides by the batch size, not the weight total",
+        "file": "sksom/_engine/som.py",
+        "old": "total = tf.maximum(tf.reduce_sum(w), tf.constant(1e-12, dtype))",
+        "new": "total = tf.cast(tf.shape(w)[0], dtype)",
+        "tests": [_ALG + "test_minibatch_steps_match_numpy"],
+    },
+    # -- lattice -------------------------------------------------------------------
+    {
+        "name": "hexagonal lattice shifts even rows instead of odd rows",
+        "file": "sksom/_topology.py",
+        "old": "columns = columns + 0.5 * (rows % 2)",
+        "new": "columns = columns + 0.5 * ((rows + 1) % 2)",
+        "tests": [_ALG + "test_hexagonal_neighbours_of_even_and_odd_rows"],
+    },
+    {
+        "name": "periodic map does not wrap",
+        "file": "sksom/_topology.py",
+        "old": "delta = xp.where(period > 0, xp.minimum(delta, period - delta), delta)",
+        "new": "delta = xp.where(period > 0, delta, delta)",
+        "tests": [_ALG + "test_adjacency_counts_on_each_lattice"],
+    },
+    {
+        "name": "gaussian neighbourhood without the factor 2",
+        "file": "sksom/_topology.py",
+        "old": "return xp.exp(-d2 / (2.0 * sigma * sigma))",
+        "new": "return xp.exp(-d2 / (sigma * sigma))",
+        "tests": [_ALG + "test_batch_epoch_matches_numpy"],
+    },
+    # -- schedules and estimator ------------------------------------------------------
+    {
+        "name": "batch schedule reaches its end one epoch late",
+        "file": "sksom/_som.py",
+        "old": "progress = epoch / (self.max_iter - 1) if self.max_iter > 1 else 1.0",
+        "new": "progress = epoch / self.max_iter",
+        "tests": [_ALG + "test_batch_schedule_follows_the_closed_form"],
+    },
+    {
+        "name": "partial_fit restarts the schedule every call",
+        "file": "sksom/_som.py",
+        "old": "            n_iter = self.n_iter_\n",
+        "new": "            n_iter = 0\n",
+        "tests": [_SOM + "test_fit_equals_repeated_partial_fit", _SOM + "test_partial_fit_continues_the_radius_schedule"],
+    },
+    {
+        "name": "PCA init puts the first component along the shorter side",
+        "file": "sksom/_som.py",
+        "old": 'axes = np.argsort(-extent, kind="stable")',
+        "new": 'axes = np.argsort(extent, kind="stable")',
+        "tests": [_SOM + "test_auto_map_size_follows_the_toolbox_heuristic"],
+    },
+    {
+        "name": "n_clusters ignores the lattice connectivity",
+        "file": "sksom/_base.py",
+        "old": 'linkage="ward", connectivity=sparse.csr_matrix(adjacent)',
+        "new": 'linkage="ward", connectivity=None',
+        "tests": ["tests/test_clusters.py"],
+    },
+    {
+        "name": "fitted quantization error ignores sample_weight",
+        "file": "sksom/_base.py",
+        "old": "qe_sum += float(w @ qe)",
+        "new": "qe_sum += float(qe.sum())",
+        "tests": [_SOM + "test_fitted_errors_are_weighted_by_sample_weight"],
+    },
+    {
+        "name": "a failed fit is not rolled back",
+        "file": "sksom/_base.py",
+        "old": "        estimator.__dict__.clear()\n        estimator.__dict__.update(saved)\n",
+        "new": "        pass\n",
+        "tests": [_SOM + "test_failed_or_interrupted_fit_leaves_model_unchanged"],
+    },
+]

@@ -1,0 +1,340 @@
+"""Neural gas kernels: batch neural gas, the online rule with competitive
+Hebbian learning, and Fritzke's growing neural gas.
+
+As in :mod:`.som`, every public function takes and returns NumPy arrays.
+The sequential rules run one compiled ``tf.while_loop`` (XLA) per chunk of
+samples, over chunks padded to a few lengths so that a fit compiles once or
+twice, not once per chunk.
+
+Edges are held as a dense ``(capacity, capacity)`` matrix of ages, ``-1``
+meaning no edge, kept symmetric. A signal touches only the row and column of
+its winner, so a step costs ``O(capacity * n_features)``; the matrix bounds
+the supported number of units (:data:`MAX_CAPACITY`).
+"""
+
+import functools
+
+import numpy as np
+import tensorflow as tf
+
+from .device import scope as _scope
+from .som import _matrix, _padded_length, _similarity, _vector
+
+# Largest number of units of a gas: its edge ages are a dense square matrix,
+# 64 MiB in float32 at this size.
+MAX_CAPACITY = 4096
+
+
+def _scalar(dtype):
+    return tf.TensorSpec([], dtype)
+
+
+# -- batch neural gas --------------------------------------------------------
+
+
+def rank_cutoff(n_units, lam, dtype):
+    """Ranks kept by the batch rule: beyond them ``exp(-k / lam)`` is below float resolution.
+
+    ``exp(-k/lam) < eps`` for ``k > lam * ln(1/eps)``; such a term changes no
+    sum of terms of size 1 (the rank-0 term), so truncating the ranks there is
+    exact to float tolerance.
+    """
+    eps = np.finfo(dtype).eps
+    return int(min(n_units, np.ceil(lam * np.log(1.0 / eps)) + 1))
+
+
+@functools.cache
+def _ng_accumulate_fn(dtype):
+    @tf.function(
+        input_signature=[_matrix(dtype), _vector(dtype), _matrix(dtype), _scalar(dtype), _scalar(tf.int32)],
+        autograph=False,
+    )
+    def accumulate(X, weights, W, lam, k):
+        return _ng_sums(X, weights, W, lam, k)
+
+    return accumulate
+
+
+def _ng_sums(X, weights, W, lam, k):
+    """Rank-weighted sums of the samples and total weight of each unit, over ``k`` ranks."""
+    dtype = W.dtype
+    # top_k of minus the distance orders units from nearest; equal
+    # distances go to the lower unit index first.
+    _, nearest = tf.math.top_k(_similarity(X, W), k)
+    h = tf.exp(-tf.cast(tf.range(k), dtype) / lam)
+    hw = weights[:, None] * h[None, :]
+    rows = tf.broadcast_to(tf.range(tf.shape(X)[0])[:, None], tf.shape(nearest))
+    # The (n_samples, n_units) weight block, then one matmul: cheaper than
+    # gathering k copies of every sample when the features are many.
+    H = tf.scatter_nd(tf.stack([rows, nearest], axis=-1), hw, [tf.shape(X)[0], tf.shape(W)[0]])
+    return tf.matmul(H, X, transpose_a=True), tf.reduce_sum(H, axis=0)
+
+
+def _ng_update(sums, counts, W):
+    """The batch rule from the sums; a unit with no weight at all keeps its place."""
+    has = counts > 0
+    return tf.where(has[:, None], sums / tf.where(has, counts, tf.ones_like(counts))[:, None], W)
+
+
+@functools.cache
+def _ng_epochs_fn(dtype):
+    """Several batch epochs over data held in one chunk, in one call.
+
+    Small data sets are one chunk; for them the per-epoch cost of calling a
+    compiled function from Python is a large share of the fit.
+    """
+
+    @tf.function(
+        input_signature=[_matrix(dtype), _vector(dtype), _matrix(dtype), _vector(dtype), _vector(tf.int32)],
+        autograph=False,
+    )
+    def epochs(X, weights, W, lams, ks):
+        def body(e, W):
+            return e + 1, _ng_update(*_ng_sums(X, weights, W, lams[e], ks[e]), W)
+
+        return tf.while_loop(lambda e, W: e < tf.shape(lams)[0], body, (tf.constant(0), W))[1]
+
+    return epochs
+
+
+def neural_gas_batch_epochs(X, weights, W, lams, device=None):
+    """:func:`neural_gas_batch_epoch` once per entry of ``lams``, on one in-memory chunk."""
+    dtype = tf.as_dtype(W.dtype)
+    ks = np.array([rank_cutoff(W.shape[0], lam, W.dtype) for lam in lams], dtype=np.int32)
+    with _scope(device):
+        return _ng_epochs_fn(dtype)(
+            tf.constant(X), tf.constant(weights), tf.constant(W), tf.constant(np.asarray(lams, W.dtype)), tf.constant(ks)
+        ).numpy()
+
+
+def neural_gas_batch_epoch(chunks, W, lam, device=None):
+    """One epoch of batch neural gas over ``(X, weights)`` chunks.
+
+    ``w_i = sum_j h(k_ij) w_j x_j / sum_j h(k_ij) w_j`` with
+    ``h(k) = exp(-k / lam)`` and ``k_ij`` the rank of unit ``i`` among the
+    units nearest to sample ``j`` (Cottrell et al. 2006). A unit with no
+    weight at all keeps its place.
+    """
+    dtype = tf.as_dtype(W.dtype)
+    fn = _ng_accumulate_fn(dtype)
+    k = rank_cutoff(W.shape[0], lam, W.dtype)
+    with _scope(device):
+        W_t = tf.constant(W)
+        lam_t, k_t = tf.constant(lam, dtype), tf.constant(k, tf.int32)
+        sums = counts = None
+        for X, weights in chunks:
+            s, c = fn(tf.constant(X), tf.constant(weights), W_t, lam_t, k_t)
+            sums, counts = (s, c) if sums is None else (sums + s, counts + c)
+        return _ng_update(sums, counts, W_t).numpy()
+
+
+# -- competitive Hebbian learning ---------------------------------------------
+
+
+def _set_row_and_column(A, i, row):
+    """``A`` with row and column ``i`` set to ``row`` (keeps ``A`` symmetric)."""
+    n = tf.shape(A)[0]
+    A = tf.tensor_scatter_nd_update(A, [[i]], row[None, :])
+    return tf.tensor_scatter_nd_update(A, tf.stack([tf.range(n), tf.fill([n], i)], axis=1), row)
+
+
+def _hebbian_step(A, winner, second, max_age):
+    """Age the winner's edges, connect winner and runner-up, drop old edges.
+
+    Fritzke's order (GNG steps 3, 6 and 7): the winner's edges age by one,
+    the winner--runner-up edge is set to age 0 (created if missing), and the
+    winner's edges older than ``max_age`` are removed. Returns the new ages
+    and the mask of units that lost their edge to the winner.
+    """
+    row = tf.gather(A, winner)
+    row = tf.where(row >= 0, row + 1, row)
+    row = tf.tensor_scatter_nd_update(row, [[second]], tf.zeros([1], A.dtype))
+    removed = row > max_age
+    row = tf.where(removed, -tf.ones_like(row), row)
+    return _set_row_and_column(A, winner, row), removed
+
+
+# -- online neural gas ------------------------------------------------------------
+
+
+@functools.cache
+def _ng_online_fn(dtype):
+    @tf.function(
+        input_signature=[
+            _matrix(dtype), _matrix(dtype), _matrix(dtype), _vector(dtype), _vector(dtype), _vector(dtype),
+            _vector(dtype), _scalar(tf.int32),
+        ],
+        jit_compile=True,
+        autograph=False,
+    )
+    def online(X, W, A, weights, lams, rates, max_ages, n):
+        n_units = tf.shape(W)[0]
+        ranks_base = tf.range(n_units)
+
+        def body(i, W, A):
+            x = X[i]
+            diff = x[None, :] - W
+            order = tf.argsort(tf.reduce_sum(diff * diff, axis=1), stable=True)
+            ranks = tf.scatter_nd(order[:, None], ranks_base, [n_units])
+            # The step of a unit is capped at 1: it never passes the sample.
+            step = tf.minimum(rates[i] * weights[i] * tf.exp(-tf.cast(ranks, dtype) / lams[i]), 1.0)
+            W = W + step[:, None] * diff
+            A, _ = _hebbian_step(A, order[0], order[1], max_ages[i])
+            return i + 1, W, A
+
+        _, W, A = tf.while_loop(lambda i, *_: i < n, body, (tf.constant(0), W, A))
+        return W, A
+
+    return online
+
+
+# Rows of the sequential rules per compiled call. Every chunk is padded to a
+# fixed length (at least this), so that a fit, and fits on data of other
+# sizes, share one XLA compilation per shape of the state.
+SIGNAL_CHUNK = 1024
+
+
+def _signal_length(n):
+    return _padded_length(max(n, SIGNAL_CHUNK))
+
+
+def _padded(values, length, fill, dtype):
+    out = np.full((length,) + values.shape[1:], fill, dtype=dtype)
+    out[: len(values)] = values
+    return tf.constant(out)
+
+
+def neural_gas_online(chunks, W, A, device=None):
+    """Martinetz & Schulten's sequential rule with competitive Hebbian learning.
+
+    ``chunks`` yields ``(X, relative_weights, lambdas, rates, max_ages)``, one
+    value per row, visited in order. Each sample moves unit ``i`` by
+    ``min(1, rate * weight * exp(-k_i / lambda)) (x - w_i)``, then ages and
+    connects edges as :func:`_hebbian_step`. Returns the codebook and ages.
+    """
+    dtype = tf.as_dtype(W.dtype)
+    fn = _ng_online_fn(dtype)
+    with _scope(device):
+        W_t, A_t = tf.constant(W), tf.constant(A)
+        for X, weights, lams, rates, ages in chunks:
+            n = X.shape[0]
+            length = _signal_length(n)
+            W_t, A_t = fn(
+                _padded(X, length, 0, W.dtype), W_t, A_t, _padded(weights, length, 0, W.dtype),
+                _padded(lams, length, 1, W.dtype), _padded(rates, length, 0, W.dtype),
+                _padded(ages, length, 0, W.dtype), tf.constant(n, tf.int32),
+            )
+        return W_t.numpy(), A_t.numpy()
+
+
+# -- growing neural gas -----------------------------------------------------------
+
+
+def gas_capacity(max_units):
+    """Preallocated units for ``max_units``: a power of two, at least 16.
+
+    XLA compiles the loop once per shape; rounding the capacity up lets gases
+    of similar ``max_units`` share one compilation (``max_units`` itself is
+    an argument of the loop, not a shape).
+    """
+    return max(16, 1 << (int(max_units) - 1).bit_length())
+
+
+@functools.cache
+def _gng_fn(dtype):
+    @tf.function(
+        input_signature=[
+            _matrix(dtype), _vector(dtype), _scalar(tf.int32),  # X, weights, n
+            _matrix(dtype), _vector(dtype), _matrix(dtype), tf.TensorSpec([None], tf.bool),
+            _scalar(tf.int64),  # W, errors, ages, active, signals so far
+            _vector(dtype),  # eps_winner, eps_neighbor, max_age, alpha, d, max_units
+            _scalar(tf.int64),  # insertion interval
+        ],
+        jit_compile=True,
+        autograph=False,
+    )
+    def gng(X, weights, n, W, E, A, active, signals, params, interval):
+        eps_b, eps_n, max_age, alpha, decay, max_units = (params[j] for j in range(6))
+        max_units = tf.cast(max_units, tf.int32)
+        capacity = tf.shape(W)[0]
+        inf = tf.constant(np.inf, dtype)
+
+        def insert(W, E, A, active):
+            # Fritzke step 8: a unit halfway between the unit q of largest
+            # error and its neighbour f of largest error.
+            q = tf.argmax(tf.where(active, E, -inf), output_type=tf.int32)
+            linked = tf.gather(A, q) >= 0
+            f = tf.argmax(tf.where(linked, E, -inf), output_type=tf.int32)
+            r = tf.argmin(tf.cast(active, tf.int32), output_type=tf.int32)
+            W = tf.tensor_scatter_nd_update(W, [[r]], (0.5 * (tf.gather(W, q) + tf.gather(W, f)))[None, :])
+            A = tf.tensor_scatter_nd_update(
+                A, [[q, f], [f, q], [q, r], [r, q], [r, f], [f, r]], tf.constant([-1, -1, 0, 0, 0, 0], dtype)
+            )
+            e_q = alpha * tf.gather(E, q)
+            E = tf.tensor_scatter_nd_update(E, [[q], [f], [r]], tf.stack([e_q, alpha * tf.gather(E, f), e_q]))
+            active = tf.tensor_scatter_nd_update(active, [[r]], [True])
+            return W, E, A, active
+
+        def body(i, W, E, A, active, signals):
+            x, weight = X[i], weights[i]
+            diff = x[None, :] - W
+            d2 = tf.where(active, tf.reduce_sum(diff * diff, axis=1), inf)
+            s1 = tf.argmin(d2, output_type=tf.int32)
+            s2 = tf.argmin(tf.tensor_scatter_nd_update(d2, [[s1]], [inf]), output_type=tf.int32)
+            # Steps 4-5: weighted error at the winner; the winner and its
+            # current neighbours move (each step capped at 1).
+            E = tf.tensor_scatter_nd_add(E, [[s1]], [weight * tf.gather(d2, s1)])
+            linked = tf.gather(A, s1) >= 0
+            step = tf.where(linked, tf.minimum(eps_n * weight, 1.0), tf.zeros_like(E))
+            step = tf.tensor_scatter_nd_update(step, [[s1]], [tf.minimum(eps_b * weight, 1.0)])
+            W = W + step[:, None] * diff
+            # Steps 3, 6, 7: edge ageing; a unit left without edges is removed.
+            A, removed = _hebbian_step(A, s1, s2, max_age)
+            active = tf.cond(
+                tf.reduce_any(removed),
+                lambda: active & ~(removed & ~tf.reduce_any(A >= 0, axis=1)),
+                lambda: active,
+            )
+            signals = signals + 1
+            can_insert = (
+                tf.equal(signals % interval, 0)
+                & (tf.reduce_sum(tf.cast(active, tf.int32)) < max_units)
+                & tf.reduce_any(tf.gather(A, tf.argmax(tf.where(active, E, -inf), output_type=tf.int32)) >= 0)
+            )
+            W, E, A, active = tf.cond(can_insert, lambda: insert(W, E, A, active), lambda: (W, E, A, active))
+            # Step 9: every error decays.
+            return i + 1, W, E * decay, A, active, signals
+
+        _, W, E, A, active, signals = tf.while_loop(
+            lambda i, *_: i < n, body, (tf.constant(0), W, E, A, active, signals)
+        )
+        return W, E, A, active, signals
+
+    return gng
+
+
+def growing_neural_gas(chunks, W, E, A, active, signals, params, interval, device=None):
+    """Fritzke's growing neural gas over ``(X, relative_weights)`` chunks.
+
+    The state is preallocated to a capacity ``W.shape[0]`` of at least
+    ``max_units`` (see :func:`gas_capacity`): ``active`` marks the units in use, ``A`` holds the edge ages (``-1``: no edge) and
+    ``E`` the accumulated errors; ``signals`` counts the samples presented so
+    far (insertion happens when it is a multiple of ``interval``).
+    ``params`` is ``(eps_winner, eps_neighbor, max_age, alpha, d, max_units)``.
+    Returns the new ``(W, E, A, active, signals)``.
+    """
+    dtype = tf.as_dtype(W.dtype)
+    fn = _gng_fn(dtype)
+    with _scope(device):
+        state = (tf.constant(W), tf.constant(E), tf.constant(A), tf.constant(active), tf.constant(signals, tf.int64))
+        params_t = tf.constant(np.asarray(params, dtype=W.dtype))
+        interval_t = tf.constant(interval, tf.int64)
+        for X, weights in chunks:
+            n = X.shape[0]
+            length = _signal_length(n)
+            state = fn(
+                _padded(X, length, 0, W.dtype), _padded(weights, length, 0, W.dtype), tf.constant(n, tf.int32),
+                *state, params_t, interval_t,
+            )
+        W, E, A, active, signals = (t.numpy() for t in state)
+        return W, E, A, active, int(signals)

@@ -1,0 +1,35 @@
+"""Quality of the deep SOM on digits, against a SOM on PCA features computed here."""
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_digits
+from sklearn.decomposition import PCA
+
+from _reference import purity, topographic_error, two_nearest
+from sksom import SOMClusterer
+from sksom.keras import DeepSOMClusterer
+
+_digits_X, _digits_y = load_digits(return_X_y=True)
+X_600 = (_digits_X[:600] / 16.0).astype(np.float32)
+Y_600 = _digits_y[:600]
+
+
+@pytest.mark.parametrize("seed", [0])
+def test_deep_som_codebook_starts_from_a_som_fitted_on_the_features(seed):
+    """Check that joint training starts from an ordered SOM of the pretrained features, not random samples.
+
+    At a vanishing learning rate neither the networks nor the codebook move
+    after initialisation, so the fitted codebook is the initial one, and the
+    fitted encoder is the pretrained one.
+    """
+    X = X_600[:400]
+    model = DeepSOMClusterer(
+        (4, 4), hidden_units=(16,), latent_dim=4, pretrain_epochs=1, max_iter=1, refine_iter=0,
+        learning_rate=1e-9, batch_size=128, random_state=seed,
+    ).fit(X)
+    Z = model.encode(X)
+    reference = SOMClusterer((4, 4), radius_end=0.5, max_iter=20).fit(Z)
+    qe = two_nearest(Z, model.cluster_centers_)[2].mean()
+    te = topographic_error(Z, model.cluster_centers_, (4, 4))
+    assert qe <= 1.02 * reference.quantization_error_
+    assert te <= topographic_error(Z, reference.cluster_centers_, (4, 4)) + 0.02
