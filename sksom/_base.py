@@ -13,6 +13,7 @@ the gases, the sequence maps) implements ``_fit(data, partial)`` and
 import contextlib
 import copy
 import math
+import os
 from numbers import Integral
 
 import numpy as np
@@ -78,6 +79,41 @@ def rollback_on_error(estimator):
         estimator.__dict__.clear()
         estimator.__dict__.update(saved)
         raise
+
+
+def available_host_memory():
+    """Bytes of host memory available to a new allocation, or None if unknown.
+
+    ``MemAvailable`` of ``/proc/meminfo`` (free memory plus caches the kernel
+    can drop), else the free physical pages.
+    """
+    try:
+        with open("/proc/meminfo") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def check_memory(needed, device, what, advice):
+    """Raise ValueError when ``needed`` bytes exceed the host's (or the GPU's) free memory.
+
+    ``what`` names the allocation, ``advice`` what to change; both go into
+    the message, with the bytes needed and available.
+    """
+    places = [("host memory", available_host_memory()), ("GPU memory", engine().free_device_memory(device))]
+    for place, available in places:
+        if available is not None and needed > available:
+            raise ValueError(
+                f"Not enough {place} for {what}: it needs about {needed / 2**30:.2f} GiB "
+                f"({needed} bytes) for the codebook and the working set, and "
+                f"{available / 2**30:.2f} GiB ({available} bytes) are available; {advice}."
+            )
 
 
 def check_sample_weight(sample_weight, X):

@@ -10,7 +10,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
 from . import _plsom
-from ._base import BaseMap, LatticeMixin, engine, initial_codebook, scan_step
+from ._base import BaseMap, LatticeMixin, check_memory, engine, initial_codebook, scan_step
 from ._data import weighted_statistics
 from ._progress import report_epoch
 from ._topology import (
@@ -18,9 +18,11 @@ from ._topology import (
     NEIGHBORHOODS,
     SIGNED_NEIGHBORHOODS,
     TOPOLOGIES,
-    adjacency_from_squared_distances,
+    BatchSmoothing,
+    adjacency,
     check_map_size,
-    squared_grid_distances,
+    smoothing_elements,
+    smoothing_form,
     unit_coordinates,
 )
 
@@ -346,10 +348,12 @@ class SOMClusterer(LatticeMixin, BaseMap):
                     "map_size explicitly with n_rows * n_columns equal to that."
                 )
             stats = weighted_statistics(data, step)
-            map_size = _auto_map_size(stats[3], stats[1], self.topology)
+            _, variances, _, total_weight = stats
+            map_size = _auto_map_size(total_weight, variances, self.topology)
         else:
             map_size = tuple(int(s) for s in self.map_size)
         check_map_size(map_size, self.topology, self.periodic)
+        self._check_memory(map_size, data)
         coordinates = unit_coordinates(map_size, self.topology)
         n_units = map_size[0] * map_size[1]
         dtype = data.dtype
@@ -371,6 +375,29 @@ class SOMClusterer(LatticeMixin, BaseMap):
             codebook = codebook.astype(dtype)
         return map_size, coordinates, codebook
 
+    def _check_memory(self, map_size, data):
+        """Raise ValueError, before anything is allocated, if the map cannot fit in memory.
+
+        Counts the codebook (the host copy, its float64 initialisation, the
+        device copy and the kernels' new codebook, target and sums), a
+        chunk's block of distances to the units and its copies, and the batch
+        map's smoothing temporaries (see
+        :func:`sksom._topology.smoothing_elements`).
+        """
+        n_units = map_size[0] * map_size[1]
+        n_features = data.n_features
+        step = min(self._chunk_size(n_units, n_features), data.n_samples)
+        elements = 5 * n_units * n_features + 3 * step * n_units + 3 * step * n_features
+        if self.algorithm == "batch":
+            form = smoothing_form(self.neighborhood, n_units, data.n_samples)
+            elements += smoothing_elements(form, map_size, n_features, step)
+        needed = elements * np.dtype(data.dtype).itemsize + 8 * n_units * n_features
+        check_memory(
+            needed, self._resolve_device(),
+            f"a {map_size[0]} x {map_size[1]} map of {n_features} features (chunks of {step} rows)",
+            "use a smaller map_size, a smaller batch_size, or float32 data",
+        )
+
     def _default_learning_rates(self):
         return (1.0, 1.0) if self.algorithm == "batch" else (0.5, 0.01)
 
@@ -381,12 +408,20 @@ class SOMClusterer(LatticeMixin, BaseMap):
 
     # -- training -------------------------------------------------------------
 
-    def _run_epoch(self, data, codebook, map_size, D2, epoch, rng, device, strategy, resident=None):
-        """One pass over the data starting at ``epoch``; returns the new codebook.
+    def _run_epoch(self, data, codebook, map_size, smoothing, epoch, rng, device, strategy, resident=None):
+        """One pass over the data starting at ``epoch``.
 
-        ``D2`` is the device tensor of squared lattice distances, in the
-        codebook's dtype; ``resident`` optionally holds the batch map's chunks
-        already on the device.
+        ``smoothing`` is the fit's :class:`~sksom._topology.BatchSmoothing`
+        (the lattice and, for the batch map, how its neighbourhood is
+        applied); ``resident`` optionally holds the batch map's chunks already
+        on the device.
+
+        Returns
+        -------
+        codebook : ndarray of shape (n_units, n_features)
+            The codebook after the epoch.
+        radius : float
+            The neighbourhood radius the epoch ended with.
         """
         kernels = engine()
         step = self._chunk_size(codebook.shape[0], data.n_features)
@@ -396,32 +431,32 @@ class SOMClusterer(LatticeMixin, BaseMap):
         if self.algorithm == "batch":
             progress = epoch / (self.max_iter - 1) if self.max_iter > 1 else 1.0
             radius, rate = self._schedule(progress, map_size)
-            H = kernels.neighborhood_matrix(D2, self.neighborhood, float(radius), device)
             chunks = resident if resident is not None else data.chunks(step, dtype)
-            if strategy is not None:
-                codebook, _ = kernels.distributed_batch_epoch(chunks, codebook, H, rate, strategy, data.masked)
-            else:
-                codebook, _ = kernels.batch_epoch(chunks, codebook, H, rate, device, data.masked)
-            return codebook, radius
-        last_radius = [float(self._schedule(1.0, map_size)[0])]
+            codebook, _ = kernels.batch_epoch(
+                chunks, codebook, smoothing.form, smoothing.operands(float(radius), dtype), rate, device,
+                data.masked, self.neighborhood, strategy,
+            )
+            return codebook, float(radius)
 
         def scheduled(chunks):
             for X, weights, positions in chunks:
                 radius, rate = self._schedule((epoch + positions) / self.max_iter, map_size)
-                last_radius[0] = float(radius[-1])
                 yield X, weights, radius.astype(dtype), rate.astype(dtype)
 
         chunks = scheduled(data.shuffled_chunks(step, dtype, rng))
+        lattice = smoothing.coordinates, smoothing.periods
         if self.algorithm == "online":
             # A sample's step is scaled by its weight relative to the mean
             # weight of this call's data (the kernel caps each step at 1).
             scale = _relative_weight_scale(data.sample_weight)
             rows = ((X, r, lr * (w * scale if scale is not None else 1.0)) for X, w, r, lr in chunks)
-            codebook = kernels.online_epoch(rows, codebook, D2, self.neighborhood, device, data.masked)
+            codebook = kernels.online_epoch(rows, codebook, *lattice, self.neighborhood, device, data.masked)
         else:
             batches = ((X, w, float(r[0]), float(lr[0])) for X, w, r, lr in chunks)
-            codebook = kernels.minibatch_epoch(batches, codebook, D2, self.neighborhood, device, data.masked)
-        return codebook, last_radius[0]
+            codebook = kernels.minibatch_epoch(batches, codebook, *lattice, self.neighborhood, device, data.masked)
+        # The radius of the epoch's last row (at position (n - 1) / n).
+        last = (epoch + (data.n_samples - 1) / data.n_samples) / self.max_iter
+        return codebook, float(self._schedule(last, map_size)[0])
 
     def _fit(self, data, partial):
         """Shared by :meth:`fit` and :meth:`partial_fit`: set up if needed, train."""
@@ -440,16 +475,15 @@ class SOMClusterer(LatticeMixin, BaseMap):
             n_iter = self.n_iter_
         if self.algorithm in _plsom.PLSOM_ALGORITHMS:
             _plsom.start_normaliser(self, data, scan_step(data.n_features), fresh)
-        D2 = squared_grid_distances(map_size, self.topology, self.periodic)
-        adjacent = adjacency_from_squared_distances(D2)
-        # The lattice distances stay on the device for the whole fit.
-        D2_device = engine().to_device(D2.astype(codebook.dtype), device)
+        # Sparse, O(n_units): nothing of the lattice grows with n_units^2.
+        adjacent = adjacency(map_size, self.topology, self.periodic)
+        smoothing = BatchSmoothing(map_size, self.topology, self.periodic, self.neighborhood, data.n_samples)
         epochs = 1 if partial else self.max_iter
         resident = self._resident_chunks(data, codebook, device, strategy, epochs)
         start = time.perf_counter()
         for epoch in range(n_iter, n_iter + epochs):
             codebook, radius = self._run_epoch(
-                data, codebook, map_size, D2_device, epoch, rng, device, strategy, resident
+                data, codebook, map_size, smoothing, epoch, rng, device, strategy, resident
             )
             if not np.all(np.isfinite(codebook)):
                 raise FloatingPointError(

@@ -15,7 +15,7 @@ import numpy as np
 from sklearn.utils import Bunch, check_consistent_length, column_or_1d
 from sklearn.utils.validation import _check_sample_weight
 
-from ._topology import adjacency
+from ._topology import lattice_edges
 from .utils import map_input, unwrap_map
 
 _REDUCTIONS = {"mean": np.mean, "median": np.median, "max": np.max, "min": np.min}
@@ -24,10 +24,6 @@ _REDUCTIONS = {"mean": np.mean, "median": np.median, "max": np.max, "min": np.mi
 def _grid(som, values):
     """Unit values (first axis in unit order) laid out as ``(n_rows, n_columns, ...)``."""
     return np.asarray(values).reshape(tuple(som.map_size_) + np.shape(values)[1:])
-
-
-def _adjacency(som):
-    return adjacency(som.map_size_, som.topology, som.periodic)
 
 
 def codebook(model, *, inverse_transform=False):
@@ -96,12 +92,14 @@ def u_matrix(model, *, reduce="mean"):
         raise ValueError(f"reduce must be one of {sorted(_REDUCTIONS)}; got {reduce!r}.")
     som, _ = unwrap_map(model)
     weights = som.cluster_centers_.astype(np.float64)
-    adjacent = _adjacency(som)
-    # Only adjacent pairs: a full distance matrix of a large map of images
-    # would not fit in memory. np.nonzero lists the pairs unit by unit.
-    units, neighbours = np.nonzero(adjacent)
+    # Only adjacent pairs (at most 6 per unit), in both directions, grouped
+    # unit by unit: nothing grows with the square of the number of units.
+    first, second = lattice_edges(som.map_size_, som.topology, som.periodic)
+    units, neighbours = np.concatenate([first, second]), np.concatenate([second, first])
+    order = np.argsort(units, kind="stable")
+    units, neighbours = units[order], neighbours[order]
     distances = np.linalg.norm(weights[units] - weights[neighbours], axis=1)
-    per_unit = np.split(distances, np.cumsum(adjacent.sum(axis=1))[:-1])
+    per_unit = np.split(distances, np.cumsum(np.bincount(units, minlength=weights.shape[0]))[:-1])
     values = np.array([_REDUCTIONS[reduce](d) if len(d) else 0.0 for d in per_unit])
     return _grid(som, values)
 

@@ -46,7 +46,15 @@ from scipy.sparse.csgraph import shortest_path
 from scipy.special import logsumexp
 from sklearn.utils import check_array
 
-from ._topology import NEIGHBORHOODS, adjacency, squared_grid_distances
+from ._topology import (
+    NEIGHBORHOODS,
+    adjacency,
+    are_adjacent,
+    lattice_edges,
+    lattice_periods,
+    squared_distances_to,
+    unit_coordinates,
+)
 from .utils import map_input
 
 _CHUNK_ELEMENTS = 2**22  # distance-matrix entries computed at once
@@ -135,8 +143,8 @@ def topographic_error_from_bmus(first, second, adjacent, *, sample_weight=None):
     first, second : ndarray of shape (n_samples,)
         Indices of the first and second best-matching units.
     adjacent : {ndarray, sparse matrix} of shape (n_units, n_units), dtype=bool
-        Adjacency of the units: the lattice's (:func:`sksom._topology.adjacency`)
-        or a gas's ``edges_``.
+        Adjacency of the units: the lattice's (:func:`sksom._topology.adjacency`,
+        sparse) or a gas's ``edges_``; a dense boolean array is accepted too.
     sample_weight : array-like of shape (n_samples,), default=None
         Weights of the samples.
 
@@ -147,8 +155,7 @@ def topographic_error_from_bmus(first, second, adjacent, *, sample_weight=None):
     """
     if adjacent.shape[0] < 2:
         return 0.0
-    # A sparse matrix indexed by two arrays gives a (1, n) matrix.
-    return _weighted_mean(~np.asarray(adjacent[first, second], dtype=bool).ravel(), sample_weight)
+    return _weighted_mean(~are_adjacent(adjacent, first, second), sample_weight)
 
 
 def topographic_error(X, codebook, map_size, *, topology="rectangular", periodic=False, sample_weight=None):
@@ -262,12 +269,16 @@ def distortion(
     codebook = check_array(codebook, dtype=np.float64)
     if X.shape[1] != codebook.shape[1]:
         raise ValueError(f"X has {X.shape[1]} features but the codebook has {codebook.shape[1]}.")
-    H = NEIGHBORHOODS[neighborhood](squared_grid_distances(map_size, topology, periodic), float(radius))
+    coordinates = unit_coordinates(map_size, topology)
+    periods = lattice_periods(map_size, topology, periodic)
     energy = np.empty(X.shape[0])
     for rows in _chunks(X.shape[0], codebook.shape[0]):
         sq = _squared_distances(X[rows].astype(np.float64), codebook)
-        # ties broken by unit index, as everywhere else in sksom
-        energy[rows] = (H[sq.argmin(axis=1)] * sq).sum(axis=1)
+        # ties broken by unit index, as everywhere else in sksom; the
+        # neighbourhood rows of the chunk's BMUs only, never all of H
+        centres = coordinates[sq.argmin(axis=1)]
+        h = NEIGHBORHOODS[neighborhood](squared_distances_to(coordinates, centres, periods), float(radius))
+        energy[rows] = (h * sq).sum(axis=1)
     return _weighted_mean(energy, sample_weight)
 
 
@@ -321,7 +332,7 @@ def combined_error(X, codebook, map_size, *, topology="rectangular", periodic=Fa
     if codebook.shape[0] < 2:
         return _weighted_mean(nearest, sample_weight)
     codebook = np.asarray(codebook, dtype=np.float64)
-    i, j = np.nonzero(np.triu(adjacency(map_size, topology, periodic)))
+    i, j = lattice_edges(map_size, topology, periodic)
     # A sparse graph keeps edges between identical units, whose cost is 0.
     costs = np.linalg.norm(codebook[i] - codebook[j], axis=1)
     graph = sparse.csr_matrix((costs, (i, j)), shape=(codebook.shape[0],) * 2)

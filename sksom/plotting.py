@@ -14,7 +14,7 @@ import math
 import numpy as np
 
 from . import maps
-from ._topology import adjacency
+from ._topology import lattice_edges
 from .utils import unwrap_map
 
 # Pointy-top hexagons of width 1 tile a lattice whose rows are sqrt(3)/2
@@ -350,7 +350,7 @@ def _boundary_segments(som, unit_labels):
     drawing and give no segment.
     """
     positions = _unit_positions(som)
-    i, j = np.nonzero(np.triu(adjacency(som.map_size_, som.topology, som.periodic)))
+    i, j = lattice_edges(som.map_size_, som.topology, som.periodic)
     delta = positions[j] - positions[i]
     drawn = np.isclose(np.hypot(delta[:, 0], delta[:, 1]), 1.0) & (unit_labels[i] != unit_labels[j])
     i, j, delta = i[drawn], j[drawn], delta[drawn]

@@ -17,7 +17,9 @@ from sksom._topology import (
     DECAYS,
     NEIGHBORHOODS,
     SIGNED_NEIGHBORHOODS,
+    BatchSmoothing,
     adjacency,
+    lattice_periods,
     squared_grid_distances,
     unit_coordinates,
 )
@@ -80,16 +82,25 @@ def reference_minibatch_step(X, weights, W, D2, neighborhood, sigma, rate):
 # -- kernels against the references ------------------------------------------------
 
 
+def _lattice(topology, periodic):
+    """Unit coordinates and lattice periods, as the sequential kernels take them."""
+    return unit_coordinates(MAP_SIZE, topology), lattice_periods(MAP_SIZE, topology, periodic)
+
+
 @pytest.mark.parametrize("topology, periodic", LATTICES)
 @pytest.mark.parametrize("neighborhood", UNSIGNED)
 @pytest.mark.parametrize("n_chunks", [1, 2])
-def test_batch_epoch_matches_numpy(topology, periodic, neighborhood, n_chunks):
+@pytest.mark.parametrize("n_samples", [1, 10**6])  # the form a fit on that many samples takes
+def test_batch_epoch_matches_numpy(topology, periodic, neighborhood, n_chunks, n_samples):
     """Check that one batch epoch, in one chunk or two, equals the NumPy batch map."""
     D2 = squared_grid_distances(MAP_SIZE, topology, periodic)
     H = NEIGHBORHOODS[neighborhood](D2, 1.7)
     edges = [0, 20, X.shape[0]] if n_chunks == 2 else [0, X.shape[0]]
     chunks = [(X[a:b], WEIGHTS[a:b]) for a, b in itertools.pairwise(edges)]
-    got, qe_sum = tf_engine.batch_epoch(chunks, W0, H, 0.7)
+    smoothing = BatchSmoothing(MAP_SIZE, topology, periodic, neighborhood, n_samples)
+    got, qe_sum = tf_engine.batch_epoch(
+        chunks, W0, smoothing.form, smoothing.operands(1.7, W0.dtype), 0.7, neighborhood=neighborhood
+    )
     np.testing.assert_allclose(got, reference_batch_epoch(X, WEIGHTS, W0, H, 0.7), rtol=1e-10, atol=1e-12)
     distances = np.sqrt(((X[:, None, :] - W0[None]) ** 2).sum(axis=2)).min(axis=1)
     np.testing.assert_allclose(qe_sum, WEIGHTS @ distances, rtol=1e-10)
@@ -107,7 +118,7 @@ def test_online_epoch_matches_numpy(topology, periodic, neighborhood, product_fo
     rates = np.linspace(0.5, 0.05, X.shape[0])
     # Uneven chunks: the padded tails must leave the codebook untouched.
     chunks = [(X[:30], sigmas[:30], rates[:30]), (X[30:], sigmas[30:], rates[30:])]
-    got = tf_engine.online_epoch(chunks, W0, D2, neighborhood)
+    got = tf_engine.online_epoch(chunks, W0, *_lattice(topology, periodic), neighborhood)
     expected = reference_online_epoch(X, W0, D2, neighborhood, sigmas, rates)
     np.testing.assert_allclose(got, expected, rtol=1e-9, atol=1e-11)
 
@@ -120,7 +131,7 @@ def test_minibatch_steps_match_numpy(topology, periodic, neighborhood):
     # Three equal batches share one stacked call; the shorter last one its own.
     edges = [0, 8, 16, 24, X.shape[0]]
     batches = [(X[a:b], WEIGHTS[a:b], 2.0 - 0.3 * k, 0.4 - 0.1 * k) for k, (a, b) in enumerate(itertools.pairwise(edges))]
-    got = tf_engine.minibatch_epoch(batches, W0, D2, neighborhood)
+    got = tf_engine.minibatch_epoch(batches, W0, *_lattice(topology, periodic), neighborhood)
     expected = W0
     for Xb, wb, sigma, rate in batches:
         expected = reference_minibatch_step(Xb, wb, expected, D2, neighborhood, sigma, rate)
@@ -130,17 +141,16 @@ def test_minibatch_steps_match_numpy(topology, periodic, neighborhood):
 @pytest.mark.parametrize("algorithm", ["online", "minibatch"])
 def test_float32_kernels_agree_with_float64(algorithm):
     """Check that float32 training stays close to float64 training."""
-    D2 = squared_grid_distances(MAP_SIZE)
     results = []
     for dtype in (np.float32, np.float64):
-        W, D, Xd = W0.astype(dtype), D2.astype(dtype), X.astype(dtype)
+        W, Xd = W0.astype(dtype), X.astype(dtype)
         if algorithm == "online":
             n = X.shape[0]
             chunk = (Xd, np.full(n, 1.5, dtype), np.full(n, 0.1, dtype))
-            results.append(tf_engine.online_epoch([chunk], W, D, "gaussian"))
+            results.append(tf_engine.online_epoch([chunk], W, *_lattice("rectangular", False), "gaussian"))
         else:
             batch = (Xd, np.ones(X.shape[0], dtype), 1.5, 0.3)
-            results.append(tf_engine.minibatch_epoch([batch], W, D, "gaussian"))
+            results.append(tf_engine.minibatch_epoch([batch], W, *_lattice("rectangular", False), "gaussian"))
     assert results[0].dtype == np.float32
     np.testing.assert_allclose(results[0], results[1], rtol=1e-4, atol=1e-5)
 
@@ -311,7 +321,7 @@ def test_mexican_hat_with_batch_is_a_clear_error():
 def test_adjacency_counts_on_each_lattice(topology, periodic, interior, corner):
     """Check the number of adjacent units of an interior unit and of unit 0 on each lattice."""
     size = (6, 7)
-    A = adjacency(size, topology, periodic)
+    A = adjacency(size, topology, periodic).toarray()
     assert (A == A.T).all() and not A.diagonal().any()
     assert A[2 * 7 + 3].sum() == interior
     assert A[0].sum() == corner
@@ -322,7 +332,7 @@ def test_adjacency_counts_on_each_lattice(topology, periodic, interior, corner):
 
 def test_hexagonal_neighbours_of_even_and_odd_rows():
     """Check that odd rows are shifted right: their diagonal neighbours are one column further."""
-    A = adjacency((4, 4), "hexagonal")
+    A = adjacency((4, 4), "hexagonal").toarray()
     # unit (1, 1) in an odd row touches (0, 1), (0, 2), (2, 1), (2, 2); not (0, 0)
     assert [A[5, k] for k in (1, 2, 9, 10, 0, 8)] == [True, True, True, True, False, False]
     # unit (2, 1) in an even row touches (1, 0), (1, 1), (3, 0), (3, 1); not (1, 2)
@@ -334,7 +344,7 @@ def test_hexagonal_neighbours_of_even_and_odd_rows():
 @pytest.mark.parametrize("topology, periodic", LATTICES)
 def test_topographic_error_uses_the_lattice_adjacency(topology, periodic):
     """Check that the topographic error counts exactly the samples whose two BMUs are not adjacent."""
-    A = adjacency(MAP_SIZE, topology, periodic)
+    A = adjacency(MAP_SIZE, topology, periodic).toarray()
     codebook = np.eye(N_UNITS) * 10.0
     pairs = [(0, 1), (0, 5), (0, 6), (0, 4), (7, 19), (12, 13)]
     # A sample between units i and j (a bit closer to i) has BMUs i then j.

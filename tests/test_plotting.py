@@ -137,7 +137,7 @@ def boundary_count(som):
     from sksom._topology import adjacency
 
     positions = som.unit_coordinates_
-    i, j = np.nonzero(np.triu(adjacency(som.map_size_, som.topology, som.periodic)))
+    i, j = np.nonzero(np.triu(adjacency(som.map_size_, som.topology, som.periodic).toarray()))
     near = np.isclose(np.linalg.norm(positions[i] - positions[j], axis=1), 1.0)
     return int((near & (som.unit_labels_[i] != som.unit_labels_[j])).sum())
 

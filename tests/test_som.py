@@ -627,17 +627,3 @@ def test_failed_or_interrupted_fit_leaves_model_unchanged(algorithm, monkeypatch
     with pytest.raises(NotFittedError):
         fresh.predict(X_blobs)
     assert not hasattr(fresh, "n_features_in_")
-
-
-@pytest.mark.parametrize("neighborhood", sorted(NEIGHBORHOODS))
-def test_neighborhood_matrix_on_device_matches_numpy(neighborhood, monkeypatch):
-    """Check that the neighbourhood matrix computed by TensorFlow (the GPU path) equals NumPy's."""
-    from sksom import _engine
-    from sksom._engine import som as _tf_engine
-
-    D2 = squared_grid_distances((4, 5), "hexagonal", True)
-    on_host = _tf_engine.neighborhood_matrix(_engine.to_device(D2), neighborhood, 1.7)
-    monkeypatch.setattr(_tf_engine, "on_gpu", lambda device: True)
-    on_device = _tf_engine.neighborhood_matrix(_engine.to_device(D2), neighborhood, 1.7)
-    np.testing.assert_allclose(np.asarray(on_device), on_host, rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(on_host, NEIGHBORHOODS[neighborhood](D2, 1.7))

@@ -12,6 +12,7 @@ sksom`` never imports this package: estimators import it on first use.
 
 from .device import (  # noqa: F401
     available_devices,
+    free_device_memory,
     make_strategy,
     on_gpu,
     resident_chunks,
@@ -23,10 +24,8 @@ from .som import (  # noqa: F401
     batch_epoch,
     best_matching_units,
     distances,
-    distributed_batch_epoch,
     export_saved_model,
     minibatch_epoch,
-    neighborhood_matrix,
     online_epoch,
 )
 from .gas import (  # noqa: F401

@@ -138,6 +138,26 @@ def scope(device):
     return tf.device(device) if device is not None else contextlib.nullcontext()
 
 
+def free_device_memory(device=None):
+    """Bytes free on the GPU that ``device`` computes on, or None (CPU, or unknown).
+
+    The device's memory limit (as TensorFlow's allocator sees it) less what
+    TensorFlow holds on it now.
+    """
+    if not on_gpu(device):
+        return None
+    name = "GPU:0" if device is None else tf.DeviceSpec.from_string(device).to_string().replace("/device:", "")
+    try:
+        from tensorflow.python.client import device_lib
+
+        limits = {d.name.replace("/device:", "").upper(): d.memory_limit for d in device_lib.list_local_devices()}
+        total = limits.get(name.upper().lstrip("/"))
+        used = tf.config.experimental.get_memory_info(name)["current"]
+    except (ImportError, ValueError, KeyError, AttributeError, RuntimeError):
+        return None
+    return None if not total else max(0, int(total) - int(used))
+
+
 
 # -- distribution --------------------------------------------------------------
 

@@ -14,28 +14,11 @@ import os
 import numpy as np
 import tensorflow as tf
 
-from .._topology import NEIGHBORHOODS
-from .device import on_gpu
+from .._topology import NEIGHBORHOODS, squared_distances_to
 from .device import scope as _scope
 
 
 # -- compiled kernels ----------------------------------------------------------
-
-
-def neighborhood_matrix(D2, neighborhood, radius, device=None):
-    """Neighbourhood weights between all pairs of units, computed on the device.
-
-    ``D2`` is the tensor of squared lattice distances (see :func:`to_device`);
-    on a GPU this avoids computing the (n_units, n_units) matrix on the host
-    and sending it over every epoch. On the CPU, NumPy computes the same
-    function without TensorFlow's first-call cost for new kernels.
-    """
-    if not on_gpu(device):
-        return NEIGHBORHOODS[neighborhood](D2.numpy(), radius)
-    with _scope(device):
-        # A few large element-wise ops, run eagerly: compiling them would only
-        # add tracing time to the first fit.
-        return NEIGHBORHOODS[neighborhood](D2, tf.constant(radius, D2.dtype), tf)
 
 
 def _matrix(dtype):
@@ -83,35 +66,77 @@ def _masked_similarity(X0, M, W):
     return tf.matmul(X0, 2.0 * W, transpose_b=True) - tf.matmul(M, W * W, transpose_b=True)
 
 
-def _accumulate(X, W, weights, masked=False):
+def _accumulate(X, W, weights, *rows_operands, masked=False, neighborhood=None):
     """Per-unit weighted sums and counts of the samples each unit wins, and the QE sum.
 
     With ``masked``, counts are per unit *and feature*: how much observed
     weight each component of each unit received.
+
+    With a ``neighborhood`` (the per-sample form of the batch map),
+    ``rows_operands`` are the unit coordinates, the lattice periods and the
+    radius; each sample then adds to every unit, weighted by the
+    neighbourhood of its BMU, and the sums come out already smoothed: the
+    (n_chunk, n_units) neighbourhood rows cost what the distance block costs.
     """
     X0, M = _observed(X, masked)
     similarity = _masked_similarity(X0, M, W)
     bmu = tf.argmax(similarity, axis=1, output_type=tf.int32)
-    n_units = tf.shape(W)[0]
-    sums = tf.math.unsorted_segment_sum(X0 * weights[:, None], bmu, n_units)
-    counts = tf.math.unsorted_segment_sum(weights if M is None else M * weights[:, None], bmu, n_units)
+    if neighborhood is None:
+        n_units = tf.shape(W)[0]
+        sums = tf.math.unsorted_segment_sum(X0 * weights[:, None], bmu, n_units)
+        counts = tf.math.unsorted_segment_sum(weights if M is None else M * weights[:, None], bmu, n_units)
+    else:
+        coordinates, periods, radius = rows_operands
+        d2 = squared_distances_to(coordinates, tf.gather(coordinates, bmu), periods, tf)
+        h = NEIGHBORHOODS[neighborhood](d2, radius, tf) * weights[:, None]  # (n_chunk, n_units)
+        sums = tf.matmul(h, X0, transpose_a=True)
+        counts = tf.reduce_sum(h, axis=0) if M is None else tf.matmul(h, M, transpose_a=True)
     best = tf.gather(similarity, bmu, batch_dims=1)
     sq_err = tf.maximum(_row_sq_norms(X0) - best, 0.0)
     return sums, counts, tf.reduce_sum(weights * tf.sqrt(sq_err))
 
 
-def _batch_update(sums, counts, H, W, learning_rate):
+def _separable_smooth(V, rows, columns):
+    """``H @ V`` for a Gaussian ``H`` given by its per-axis factors.
+
+    ``rows`` and ``columns`` are the neighbourhood of the per-axis squared
+    distances of :func:`sksom._topology.separable_squared_distances`, shapes
+    (P, P, R, R) and (P, P, C, C). ``V`` (n_units, k) is padded to P R C
+    rows and read as (R, P, C, k): one product along the columns for each
+    (target, source) row parity, then one along the rows. Every entry stays
+    a sum of non-negative terms, as with the dense ``H``.
+    """
+    n_groups, per_group, n_columns = tf.shape(rows)[0], tf.shape(rows)[2], tf.shape(columns)[2]
+    n_units = tf.shape(V)[0]
+    V = tf.pad(V, [[0, n_groups * per_group * n_columns - n_units], [0, 0]])
+    V = tf.reshape(V, [per_group, n_groups, n_columns, -1])
+    along_columns = tf.einsum("pqcd,jqdk->pqjck", columns, V)
+    smoothed = tf.einsum("pqij,pqjck->ipck", rows, along_columns)
+    return tf.reshape(smoothed, [n_groups * per_group * n_columns, -1])[:n_units]
+
+
+def _batch_update(sums, counts, W, learning_rate, *operands, form):
     """Kohonen's batch map from the accumulated sums.
 
-    ``W_new = (H @ sums) / (H @ counts)``; a unit (or, with missing values, a
-    unit's component) whose denominator is zero, because no sample won any
-    unit of its neighbourhood, keeps its weights.
+    ``W_new = (H @ sums) / (H @ counts)``, with ``H`` applied as ``form``
+    says: ``"dense"`` (``operands`` is ``H``), ``"separable"`` (the row and
+    column factors of a Gaussian ``H``, see :func:`_separable_smooth`) or
+    ``"per_sample"`` (the sums are smoothed already). A unit (or, with
+    missing values, a unit's component) whose denominator is zero, because
+    no sample won any unit of its neighbourhood, keeps its weights.
     """
-    numerator = tf.matmul(H, sums)
-    if counts.shape.rank == 2:
-        denominator = tf.matmul(H, counts)
+    if counts.shape.rank == 1:
+        counts = counts[:, None]
+    if form == "dense":
+        (H,) = operands
+        numerator, denominator = tf.matmul(H, sums), tf.matmul(H, counts)
+    elif form == "separable":
+        # One pass over sums and counts side by side.
+        n_features = tf.shape(sums)[1]
+        smoothed = _separable_smooth(tf.concat([sums, counts], axis=1), *operands)
+        numerator, denominator = smoothed[:, :n_features], smoothed[:, n_features:]
     else:
-        denominator = tf.linalg.matvec(H, counts)[:, None]
+        numerator, denominator = sums, counts
     has_data = denominator > 0
     safe = tf.where(has_data, denominator, tf.ones_like(denominator))
     target = tf.where(has_data, numerator / safe, W)
@@ -122,43 +147,63 @@ def _counts_spec(dtype, masked):
     return _matrix(dtype) if masked else _vector(dtype)
 
 
+def _scalar(dtype):
+    return tf.TensorSpec([], dtype)
+
+
+# The operands of each form of the batch map: (accumulation, update).
+def _form_specs(form, dtype):
+    if form == "dense":
+        return [], [_matrix(dtype)]
+    if form == "separable":
+        return [], [tf.TensorSpec([None] * 4, dtype)] * 2
+    return [_matrix(dtype), _vector(dtype), _scalar(dtype)], []
+
+
 @functools.cache
-def _accumulate_fn(dtype, masked=False):
+def _accumulate_fn(dtype, masked=False, form="separable", neighborhood=None):
     """:func:`_accumulate`, compiled: one call per chunk of a multi-chunk epoch."""
+    accumulate_specs, _ = _form_specs(form, dtype)
     return tf.function(
-        functools.partial(_accumulate, masked=masked),
-        input_signature=[_matrix(dtype), _matrix(dtype), _vector(dtype)],
+        functools.partial(_accumulate, masked=masked, neighborhood=neighborhood if form == "per_sample" else None),
+        input_signature=[_matrix(dtype), _matrix(dtype), _vector(dtype), *accumulate_specs],
         autograph=False,
     )
 
 
 @functools.cache
-def _batch_update_fn(dtype, masked=False):
+def _batch_update_fn(dtype, masked=False, form="separable"):
     """:func:`_batch_update`, compiled: closes a multi-chunk epoch."""
+    _, update_specs = _form_specs(form, dtype)
     return tf.function(
-        _batch_update,
-        input_signature=[
-            _matrix(dtype), _counts_spec(dtype, masked), _matrix(dtype), _matrix(dtype), tf.TensorSpec([], dtype)
-        ],
+        functools.partial(_batch_update, form=form),
+        input_signature=[_matrix(dtype), _counts_spec(dtype, masked), _matrix(dtype), _scalar(dtype), *update_specs],
         autograph=False,
     )
 
 
 @functools.cache
-def _single_chunk_epoch_fn(dtype, masked=False):
+def _single_chunk_epoch_fn(dtype, masked=False, form="separable", neighborhood=None):
     """A whole batch-map epoch over data that fits one chunk, in one call.
 
     Small data sets are one chunk; for them the cost of a second compiled
     function (tracing, then a call per epoch) is a large share of the fit.
     """
+    accumulate_specs, update_specs = _form_specs(form, dtype)
+    n_accumulate = len(accumulate_specs)
 
     @tf.function(
-        input_signature=[_matrix(dtype), _vector(dtype), _matrix(dtype), _matrix(dtype), tf.TensorSpec([], dtype)],
+        input_signature=[
+            _matrix(dtype), _vector(dtype), _matrix(dtype), _scalar(dtype), *accumulate_specs, *update_specs
+        ],
         autograph=False,
     )
-    def epoch(X, weights, W, H, learning_rate):
-        sums, counts, qe_sum = _accumulate(X, W, weights, masked)
-        return _batch_update(sums, counts, H, W, learning_rate), qe_sum
+    def epoch(X, weights, W, learning_rate, *operands):
+        sums, counts, qe_sum = _accumulate(
+            X, W, weights, *operands[:n_accumulate], masked=masked,
+            neighborhood=neighborhood if form == "per_sample" else None,
+        )
+        return _batch_update(sums, counts, W, learning_rate, *operands[n_accumulate:], form=form), qe_sum
 
     return epoch
 
@@ -189,7 +234,7 @@ def _online_fn(neighborhood, dtype, masked=False, product_form=False):
     h_fn = NEIGHBORHOODS[neighborhood]
     compile_loop = tf.function(
         input_signature=[
-            _matrix(dtype), _matrix(dtype), _matrix(dtype), _vector(dtype), _vector(dtype),
+            _matrix(dtype), _matrix(dtype), _matrix(dtype), _vector(dtype), _vector(dtype), _vector(dtype),
             tf.TensorSpec([], tf.int32),
         ],
         jit_compile=True,
@@ -198,18 +243,23 @@ def _online_fn(neighborhood, dtype, masked=False, product_form=False):
         autograph=False,
     )
 
-    # tf.gather, not D2[bmu], in both forms: XLA lowers a slice at a
-    # data-dependent index by treating X as a compile-time constant, which
-    # recompiles the loop for every new chunk of data.
+    def neighbourhood_of(bmu, coordinates, periods, sigma):
+        # O(n_units) per step, from the BMU's lattice position. tf.gather, not
+        # coordinates[bmu]: XLA lowers a slice at a data-dependent index by
+        # treating X as a compile-time constant, which recompiles the loop
+        # for every new chunk of data.
+        centre = tf.gather(coordinates, bmu[None])
+        return h_fn(squared_distances_to(coordinates, centre, periods, tf)[0], sigma, tf)
+
     if product_form:
 
-        def online(X, W, D2, sigmas, rates, n):
+        def online(X, W, coordinates, periods, sigmas, rates, n):
             def body(i, W, norms):
                 x = X[i]
                 dots = tf.linalg.matvec(W, x)
                 bmu = tf.argmin(norms - 2.0 * dots, output_type=tf.int32)
                 # Capped at 1: no unit moves past the sample (heavy weights).
-                a = tf.minimum(rates[i] * h_fn(tf.gather(D2, bmu), sigmas[i], tf), 1.0)
+                a = tf.minimum(rates[i] * neighbourhood_of(bmu, coordinates, periods, sigmas[i]), 1.0)
                 b = 1.0 - a
                 norms = b * b * norms + 2.0 * a * b * dots + a * a * tf.reduce_sum(x * x)
                 return i + 1, b[:, None] * W + a[:, None] * x[None, :], norms
@@ -219,7 +269,7 @@ def _online_fn(neighborhood, dtype, masked=False, product_form=False):
 
     else:
 
-        def online(X, W, D2, sigmas, rates, n):
+        def online(X, W, coordinates, periods, sigmas, rates, n):
             X0, M = _observed(X, masked)
 
             def body(i, W):
@@ -227,7 +277,7 @@ def _online_fn(neighborhood, dtype, masked=False, product_form=False):
                 if M is not None:
                     diff = diff * M[i][None, :]
                 bmu = tf.argmin(tf.reduce_sum(diff * diff, axis=1), output_type=tf.int32)
-                a = tf.minimum(rates[i] * h_fn(tf.gather(D2, bmu), sigmas[i], tf), 1.0)
+                a = tf.minimum(rates[i] * neighbourhood_of(bmu, coordinates, periods, sigmas[i]), 1.0)
                 return i + 1, W - a[:, None] * diff
 
             _, W = tf.while_loop(lambda i, W: i < n, body, (tf.constant(0), W))
@@ -258,16 +308,17 @@ def _minibatch_fn(neighborhood, dtype, masked=False):
     @tf.function(
         input_signature=[
             tf.TensorSpec([None, None, None], dtype), _matrix(dtype), _matrix(dtype), _matrix(dtype),
-            _vector(dtype), _vector(dtype),
+            _vector(dtype), _vector(dtype), _vector(dtype),
         ],
         autograph=False,
     )
-    def minibatches(Xs, weights, W, D2, sigmas, rates):
+    def minibatches(Xs, weights, W, coordinates, periods, sigmas, rates):
         def body(i, W):
             X0, M = _observed(Xs[i], masked)
             w = weights[i]
             bmu = tf.argmax(_masked_similarity(X0, M, W), axis=1, output_type=tf.int32)
-            h = h_fn(tf.gather(D2, bmu), sigmas[i], tf) * w[:, None]  # (batch, units)
+            d2 = squared_distances_to(coordinates, tf.gather(coordinates, bmu), periods, tf)
+            h = h_fn(d2, sigmas[i], tf) * w[:, None]  # (batch, units)
             received = tf.reduce_sum(h, axis=0)[:, None] if M is None else tf.matmul(h, M, transpose_a=True)
             pull = tf.matmul(h, X0, transpose_a=True) - received * W
             total = tf.maximum(tf.reduce_sum(w), tf.constant(1e-12, dtype))
@@ -323,48 +374,86 @@ def _distances_fn(dtype, masked=False):
 # ``masked=True`` is for data with NaN (missing) entries.
 
 
-def batch_epoch(chunks, W, H, learning_rate=1.0, device=None, masked=False):
+def batch_epoch(
+    chunks, W, form, operands, learning_rate=1.0, device=None, masked=False, neighborhood=None, strategy=None
+):
     """One epoch of the batch map over an iterable of ``(X, weights)`` chunks.
+
+    ``form`` and ``operands`` say how the neighbourhood smooths the sums:
+    ``"separable"`` with the row and column factors of a Gaussian (see
+    :func:`_separable_smooth`), ``"dense"`` with the (n_units, n_units)
+    matrix ``H`` (small maps), or ``"per_sample"`` with the unit
+    coordinates, lattice periods and radius of ``neighborhood``. With a
+    ``tf.distribute`` ``strategy``, each chunk is split across the replicas,
+    each accumulates its share and an all-reduce adds them up; the update
+    (the smoothing included) then runs once on the totals, so the codebook
+    equals the one-device result up to float rounding.
 
     Returns the new codebook and the weighted sum of quantization errors of the
     samples against the *old* codebook (what the epoch started from).
     """
     dtype = tf.as_dtype(W.dtype)
+    n_accumulate = len(_form_specs(form, dtype)[0])
+    accumulate_operands, update_operands = operands[:n_accumulate], operands[n_accumulate:]
     chunks = iter(chunks)
     first = next(chunks, None)
     second = next(chunks, None) if first is not None else None
-    if first is not None and second is None:
+    if strategy is None and first is not None and second is None:
         with _scope(device):
             X, weights = first
-            new_W, qe_sum = _single_chunk_epoch_fn(dtype, masked)(
-                tf.convert_to_tensor(X), tf.convert_to_tensor(weights), tf.constant(W), tf.constant(H),
-                tf.constant(learning_rate, dtype),
+            new_W, qe_sum = _single_chunk_epoch_fn(dtype, masked, form, neighborhood)(
+                tf.convert_to_tensor(X), tf.convert_to_tensor(weights), tf.constant(W),
+                tf.constant(learning_rate, dtype), *[tf.constant(a, dtype) for a in operands],
             )
             return new_W.numpy(), float(qe_sum.numpy())
     chunks = itertools.chain([c for c in (first, second) if c is not None], chunks)
-    accumulate = _accumulate_fn(dtype, masked)
-    with _scope(device):
+    accumulate = _accumulate_fn(dtype, masked, form, neighborhood)
+    with _scope(device) if strategy is None else strategy.scope():
         W_t = tf.constant(W)
+        accumulate_t = [tf.constant(a, dtype) for a in accumulate_operands]
         totals = None
         for X, weights in chunks:
-            parts = accumulate(tf.convert_to_tensor(X), W_t, tf.convert_to_tensor(weights))
+            if strategy is None:
+                parts = accumulate(tf.convert_to_tensor(X), W_t, tf.convert_to_tensor(weights), *accumulate_t)
+            else:
+                parts = _accumulate_distributed(strategy, accumulate, X, weights, W_t, accumulate_t)
             totals = parts if totals is None else [a + b for a, b in zip(totals, parts)]
         sums, counts, qe_sum = totals
-        new_W = _batch_update_fn(dtype, masked)(sums, counts, tf.constant(H), W_t, tf.constant(learning_rate, dtype))
+        new_W = _batch_update_fn(dtype, masked, form)(
+            sums, counts, W_t, tf.constant(learning_rate, dtype), *[tf.constant(a, dtype) for a in update_operands]
+        )
         return new_W.numpy(), float(qe_sum.numpy())
 
 
-def online_epoch(chunks, W, D2, neighborhood, device=None, masked=False):
+def _accumulate_distributed(strategy, accumulate, X, weights, W_t, operands):
+    """Sums, counts and QE of one chunk split across the replicas, all-reduced."""
+    shares = np.array_split(np.arange(X.shape[0]), strategy.num_replicas_in_sync)
+
+    def share(array):
+        return strategy.experimental_distribute_values_from_function(
+            lambda context: tf.constant(np.asarray(array)[shares[context.replica_id_in_sync_group]])
+        )
+
+    # A plain Python callable: the strategy then hands each replica its own
+    # tensors (a tf.function would be given the PerReplica values).
+    per_replica = strategy.run(lambda X, w: accumulate(X, W_t, w, *operands), args=(share(X), share(weights)))
+    return [strategy.reduce(tf.distribute.ReduceOp.SUM, value, axis=None) for value in per_replica]
+
+
+def online_epoch(chunks, W, coordinates, periods, neighborhood, device=None, masked=False):
     """Sequential updates over an iterable of ``(X, sigmas, rates)`` chunks.
 
     Rows are visited in the order given; each row has its own radius and
     learning rate (already multiplied by its relative weight). A unit's step
     ``rate * h`` is capped at 1, so that no unit moves past the sample.
+    ``coordinates`` and ``periods`` are the lattice's (see
+    :func:`sksom._topology.unit_coordinates` and ``lattice_periods``).
     """
     dtype = tf.as_dtype(W.dtype)
     online = _online_fn(neighborhood, dtype, masked, not masked and W.size > _ONLINE_PRODUCT_FORM_MIN)
     with _scope(device):
-        W_t, D2_t = tf.constant(W), tf.constant(D2)
+        W_t = tf.constant(W)
+        lattice = tf.constant(coordinates, dtype), tf.constant(periods, dtype)
         for X, sigmas, rates in chunks:
             n = X.shape[0]
             length = _padded_length(n)
@@ -376,18 +465,19 @@ def online_epoch(chunks, W, D2, neighborhood, device=None, masked=False):
             rate_pad = np.zeros(length, dtype=W.dtype)
             rate_pad[:n] = rates
             W_t = online(
-                tf.constant(X_pad), W_t, D2_t, tf.constant(sig_pad), tf.constant(rate_pad),
+                tf.constant(X_pad), W_t, *lattice, tf.constant(sig_pad), tf.constant(rate_pad),
                 tf.constant(n, tf.int32),
             )
         return W_t.numpy()
 
 
-def minibatch_epoch(batches, W, D2, neighborhood, device=None, masked=False):
+def minibatch_epoch(batches, W, coordinates, periods, neighborhood, device=None, masked=False):
     """Averaged online updates over an iterable of ``(X, weights, sigma, rate)``."""
     dtype = tf.as_dtype(W.dtype)
     run = _minibatch_fn(neighborhood, dtype, masked)
     with _scope(device):
-        W_t, D2_t = tf.constant(W), tf.constant(D2)
+        W_t = tf.constant(W)
+        lattice = tf.constant(coordinates, dtype), tf.constant(periods, dtype)
         stack = []
 
         def flush(W_t):
@@ -396,7 +486,7 @@ def minibatch_epoch(batches, W, D2, neighborhood, device=None, masked=False):
             sigmas = np.array([b[2] for b in stack], dtype=W.dtype)
             rates = np.array([b[3] for b in stack], dtype=W.dtype)
             stack.clear()
-            return run(tf.constant(Xs), tf.constant(weights), W_t, D2_t, tf.constant(sigmas), tf.constant(rates))
+            return run(tf.constant(Xs), tf.constant(weights), W_t, *lattice, tf.constant(sigmas), tf.constant(rates))
 
         for batch in batches:
             # Consecutive batches of one shape share a stack; the epoch's
@@ -437,42 +527,6 @@ def distances(chunks, W, device=None, masked=False):
     with _scope(device):
         W_t = tf.constant(W)
         return np.concatenate([fn(tf.constant(X), W_t).numpy() for X in chunks])
-
-
-# -- distribution --------------------------------------------------------------
-
-
-def distributed_batch_epoch(chunks, W, H, learning_rate, strategy, masked=False):
-    """:func:`batch_epoch` with each chunk split across the strategy's replicas.
-
-    Every replica accumulates the sums and counts of its share of the chunk;
-    an all-reduce adds them up, and the update itself is the one-device update,
-    so the codebook equals the one-device result up to float rounding.
-    """
-    dtype = tf.as_dtype(W.dtype)
-    accumulate = _accumulate_fn(dtype, masked)
-    update = _batch_update_fn(dtype, masked)
-    n_replicas = strategy.num_replicas_in_sync
-    with strategy.scope():
-        W_t = tf.constant(W)
-        totals = None
-        for X, weights in chunks:
-            shares = np.array_split(np.arange(X.shape[0]), n_replicas)
-
-            def share(array, shares=shares):
-                return strategy.experimental_distribute_values_from_function(
-                    lambda context: tf.constant(array[shares[context.replica_id_in_sync_group]])
-                )
-
-            X_d, w_d = share(X), share(weights)
-            # A plain Python callable: the strategy then hands each replica its
-            # own tensors (a tf.function would be given the PerReplica values).
-            per_replica = strategy.run(lambda X, W, w: accumulate(X, W, w), args=(X_d, W_t, w_d))
-            reduced = [strategy.reduce(tf.distribute.ReduceOp.SUM, value, axis=None) for value in per_replica]
-            totals = reduced if totals is None else [a + b for a, b in zip(totals, reduced)]
-        sums, counts, qe_sum = totals
-        new_W = update(sums, counts, tf.constant(H), W_t, tf.constant(learning_rate, dtype))
-        return new_W.numpy(), float(qe_sum.numpy())
 
 
 # -- export --------------------------------------------------------------------

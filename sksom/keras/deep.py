@@ -24,8 +24,7 @@ from .._som import SOMClusterer
 from .._topology import (
     DECAYS,
     SIGNED_NEIGHBORHOODS,
-    adjacency_from_squared_distances,
-    squared_grid_distances,
+    adjacency,
     unit_coordinates,
 )
 from ..metrics import topographic_error_from_bmus
@@ -732,7 +731,7 @@ class DeepSOMClusterer(ClassNamePrefixFeaturesOutMixin, ClusterMixin, Transforme
         self._check_finite(codebook, "the codebook")
         map_size = tuple(som.map_size)
         first, second, qe = _engine.best_matching_units([Z], codebook)
-        adjacent = adjacency_from_squared_distances(squared_grid_distances(map_size, self.topology, self.periodic))
+        adjacent = adjacency(map_size, self.topology, self.periodic)
         reconstruction = float(np.mean((_decode(decoder, Z) - X) ** 2))
         before = float(Z0.var(axis=0).sum())
         self.encoder_weights_ = [np.array(w) for w in encoder.get_weights()]

@@ -10,7 +10,9 @@ from .._topology import (
     NEIGHBORHOODS,
     TOPOLOGIES,
     check_map_size,
-    squared_grid_distances,
+    lattice_periods,
+    squared_distances_to,
+    unit_coordinates,
 )
 
 
@@ -132,7 +134,10 @@ class SOMLayer(keras.layers.Layer):
         self.n_units = self.map_size[0] * self.map_size[1]
         # The lattice is fixed by the configuration, so it is a constant, not
         # a weight: it is recomputed from the config when a model is loaded.
-        self._grid_d2 = squared_grid_distances(self.map_size, topology, self.periodic)
+        # Unit positions only: the neighbourhood rows of a batch are measured
+        # from its BMUs, never from an (n_units, n_units) matrix.
+        self._unit_coordinates = unit_coordinates(self.map_size, topology)
+        self._lattice_periods = lattice_periods(self.map_size, topology, self.periodic)
 
     def build(self, input_shape):
         if len(input_shape) != 2 or input_shape[-1] is None:
@@ -201,7 +206,9 @@ class SOMLayer(keras.layers.Layer):
             ``h(d(bmu, k); radius)``, with no gradient.
         """
         bmus = ops.argmin(d2, axis=1)
-        grid_d2 = ops.take(ops.convert_to_tensor(self._grid_d2, dtype=d2.dtype), bmus, axis=0)
+        coordinates = ops.convert_to_tensor(self._unit_coordinates, dtype=d2.dtype)
+        periods = ops.convert_to_tensor(self._lattice_periods, dtype=d2.dtype)
+        grid_d2 = squared_distances_to(coordinates, ops.take(coordinates, bmus, axis=0), periods, ops)
         radius = ops.cast(self.radius, d2.dtype)
         return ops.stop_gradient(NEIGHBORHOODS[self.neighborhood](grid_d2, radius, ops))
 
