@@ -1,7 +1,7 @@
 """
-=====================================================
+======================================================
 Temporal quantization error on the Mackey-Glass series
-=====================================================
+======================================================
 
 The Mackey-Glass series with delay ``tau = 17`` is chaotic: its future
 depends on its past. A plain SOM of the scalar values knows only the current

@@ -72,8 +72,11 @@ if _QUIET:
 with _quiet_native_stderr() if _QUIET else contextlib.nullcontext():
     import tensorflow as tf
 
-    # Finding the devices is where CUDA is probed (the cuInit line).
-    tf.config.list_logical_devices()
+    # Finding the devices starts TensorFlow's runtime, which probes CUDA (the
+    # cuInit line). Not in a process configured for multi-worker training
+    # (TF_CONFIG set): its strategy must be created before the runtime starts.
+    if not os.environ.get("TF_CONFIG"):
+        tf.config.list_logical_devices()
 
 
 # -- devices -----------------------------------------------------------------
