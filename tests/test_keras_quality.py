@@ -3,8 +3,9 @@
 import numpy as np
 import pytest
 from sklearn.datasets import load_digits
+from sklearn.decomposition import PCA
 
-from _reference import topographic_error, two_nearest
+from _reference import purity, topographic_error, two_nearest
 from sksom import SOMClusterer
 from sksom.keras import DeepSOMClusterer
 
@@ -32,3 +33,26 @@ def test_deep_som_codebook_starts_from_a_som_fitted_on_the_features(seed):
     te = topographic_error(Z, model.cluster_centers_, (4, 4))
     assert qe <= 1.02 * reference.quantization_error_
     assert te <= topographic_error(Z, reference.cluster_centers_, (4, 4)) + 0.02
+
+
+def test_deep_som_beats_a_som_on_pca_features_on_digits():
+    """Check that the deep SOM's clusters are purer and its map better ordered than PCA + SOM's.
+
+    The reference has the same map, the same final radius and as many PCA
+    components as the deep SOM has latent features. Measured over seeds 0-2
+    (pretraining 40 epochs, 20 joint epochs, about 15 s a fit on one core):
+    deep SOM purity 0.941-0.954 and TE 0.058-0.091; the reference 0.908 and
+    0.214.
+    """
+    X = (_digits_X / 16.0).astype(np.float32)
+    map_size, radius_end, latent_dim = (8, 8), 0.5, 10
+    reference = SOMClusterer(map_size, radius_end=radius_end, random_state=0).fit(
+        PCA(latent_dim, random_state=0).fit_transform(X)
+    )
+    model = DeepSOMClusterer(
+        map_size, hidden_units=(256, 128), latent_dim=latent_dim, pretrain_epochs=40, max_iter=20,
+        batch_size=128, radius_end=radius_end, random_state=0,
+    ).fit(X)
+    deep_te = topographic_error(model.encode(X), model.cluster_centers_, map_size)
+    assert purity(model.labels_, _digits_y) > purity(reference.labels_, _digits_y) + 0.015
+    assert deep_te < reference.topographic_error_ - 0.05

@@ -18,6 +18,7 @@ MUTANTS = [
         "tests": [
             _T + "test_codebook_starts_from_the_core_som_on_the_pretrained_features",
             "tests/test_keras_quality.py::test_deep_som_codebook_starts_from_a_som_fitted_on_the_features",
+            "tests/test_keras_quality.py::test_deep_som_beats_a_som_on_pca_features_on_digits",
         ],
     },
     {
