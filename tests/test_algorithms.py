@@ -44,6 +44,26 @@ CLOSED_FORMS = {
 }
 
 
+# The neighbourhood functions written out (d2 is the squared lattice distance).
+NEIGHBORHOOD_FORMS = {
+    "gaussian": lambda d2, s: np.exp(-d2 / (2 * s**2)),
+    "bubble": lambda d2, s: (np.sqrt(d2) <= s).astype(float),
+    "triangle": lambda d2, s: np.clip(1 - np.sqrt(d2) / s, 0, None),
+    "cut_gaussian": lambda d2, s: np.where(np.sqrt(d2) <= s, np.exp(-d2 / (2 * s**2)), 0.0),
+    "mexican_hat": lambda d2, s: (1 - d2 / s**2) * np.exp(-d2 / (2 * s**2)),
+}
+
+
+@pytest.mark.parametrize("neighborhood", sorted(NEIGHBORHOOD_FORMS))
+def test_neighborhood_functions_match_their_closed_forms(neighborhood):
+    """Check each neighbourhood function against its formula, written here, at and between lattice distances."""
+    d2 = np.array([0.0, 0.25, 0.75, 1.0, 2.0, 3.0, 4.0, 6.25, 9.0, 16.0])
+    for sigma in (0.7, 1.5, 2.5):
+        np.testing.assert_allclose(
+            NEIGHBORHOODS[neighborhood](d2, sigma), NEIGHBORHOOD_FORMS[neighborhood](d2, sigma), rtol=1e-12, atol=1e-15
+        )
+
+
 # -- NumPy references -----------------------------------------------------------
 
 

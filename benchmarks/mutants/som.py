@@ -49,8 +49,9 @@ MUTANTS = [
         "file": "sksom/_engine/som.py",
         "old": (
             "    @tf.function(\n"
-            "        input_signature=[_matrix(dtype), _vector(dtype), _matrix(dtype), _matrix(dtype), "
-            "tf.TensorSpec([], dtype)],\n"
+            "        input_signature=[\n"
+            "            _matrix(dtype), _vector(dtype), _matrix(dtype), _scalar(dtype), *accumulate_specs, *update_specs\n"
+            "        ],\n"
             "        autograph=False,\n"
             "    )\n"
             "    def epoch("
@@ -70,11 +71,11 @@ MUTANTS = [
         "name": "online rule ignores the learning rate",
         "file": "sksom/_engine/som.py",
         "old": (
-            "a = tf.minimum(rates[i] * h_fn(tf.gather(D2, bmu), sigmas[i], tf), 1.0)\n"
+            "a = tf.minimum(rates[i] * neighbourhood_of(bmu, coordinates, periods, sigmas[i]), 1.0)\n"
             "                return i + 1, W - a[:, None] * diff"
         ),
         "new": (
-            "a = tf.minimum(h_fn(tf.gather(D2, bmu), sigmas[i], tf), 1.0)\n"
+            "a = tf.minimum(neighbourhood_of(bmu, coordinates, periods, sigmas[i]), 1.0)\n"
             "                return i + 1, W - a[:, None] * diff"
         ),
         "tests": [_ALG + "test_online_epoch_matches_numpy"],
@@ -138,8 +139,8 @@ MUTANTS = [
     {
         "name": "periodic map does not wrap",
         "file": "sksom/_topology.py",
-        "old": "delta = xp.where(period > 0, xp.minimum(delta, period - delta), delta)",
-        "new": "delta = xp.where(period > 0, delta, delta)",
+        "old": "return xp.where(period > 0, xp.minimum(delta, period - delta), delta)",
+        "new": "return xp.where(period > 0, delta, delta)",
         "tests": [_ALG + "test_adjacency_counts_on_each_lattice"],
     },
     {
@@ -147,7 +148,7 @@ MUTANTS = [
         "file": "sksom/_topology.py",
         "old": "return xp.exp(-d2 / (2.0 * sigma * sigma))",
         "new": "return xp.exp(-d2 / (sigma * sigma))",
-        "tests": [_ALG + "test_batch_epoch_matches_numpy"],
+        "tests": [_ALG + "test_neighborhood_functions_match_their_closed_forms", _ALG + "test_batch_epoch_matches_numpy"],
     },
     # -- schedules and estimator ------------------------------------------------------
     {
