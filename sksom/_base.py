@@ -255,10 +255,15 @@ class BaseMap(VersionStampMixin, ClassNamePrefixFeaturesOutMixin, ClusterMixin, 
 
     # -- best-matching units and the fitted state -------------------------------
 
+    def _row_chunks(self, data, codebook):
+        """``(first row, X)`` for consecutive chunks of ``data``, in the codebook's dtype."""
+        step = self._chunk_size(codebook.shape[0], data.n_features)
+        for start, (X, _) in zip(range(0, data.n_samples, step), data.chunks(step, codebook.dtype)):
+            yield start, X
+
     def _bmus_and_errors(self, data, codebook, device):
         """First BMU, second BMU and quantization error of every sample."""
-        step = self._chunk_size(codebook.shape[0], data.n_features)
-        chunks = (X for X, _ in data.chunks(step, codebook.dtype))
+        chunks = (X for _, X in self._row_chunks(data, codebook))
         return engine().best_matching_units(chunks, codebook, device, data.masked)
 
     def _map_quality(self, data, codebook, device, adjacent):
@@ -267,11 +272,10 @@ class BaseMap(VersionStampMixin, ClassNamePrefixFeaturesOutMixin, ClusterMixin, 
         Chunk by chunk, so that beyond the BMUs (which ``labels_`` keeps)
         memory does not grow with the number of samples.
         """
-        step = self._chunk_size(codebook.shape[0], data.n_features)
         bmus = np.empty(data.n_samples, dtype=np.intp)
         qe_sum = te_sum = 0.0
         total = data.sample_weight.sum()
-        for start, (X, _) in zip(range(0, data.n_samples, step), data.chunks(step, codebook.dtype)):
+        for start, X in self._row_chunks(data, codebook):
             b1, b2, qe = engine().best_matching_units([X], codebook, device, data.masked)
             bmus[start : start + len(b1)] = b1
             # Shares of the total weight: huge weights cannot overflow the sums.
@@ -369,8 +373,7 @@ class BaseMap(VersionStampMixin, ClassNamePrefixFeaturesOutMixin, ClusterMixin, 
             In the dtype of ``X`` (float32 stays float32).
         """
         data, codebook = self._check_test_data(X)
-        step = self._chunk_size(codebook.shape[0], data.n_features)
-        chunks = (X for X, _ in data.chunks(step, codebook.dtype))
+        chunks = (X for _, X in self._row_chunks(data, codebook))
         distances = engine().distances(chunks, codebook, self._resolve_device(), data.masked)
         # Computed in the wider dtype; returned in X's (float32 stays float32).
         return distances.astype(np.float32 if data.X.dtype == np.float32 else np.float64, copy=False)
