@@ -14,7 +14,7 @@ import contextlib
 import copy
 import math
 import os
-from numbers import Integral
+from numbers import Integral, Real
 
 import numpy as np
 from scipy import sparse
@@ -26,6 +26,7 @@ from sklearn.base import (
     clone,
 )
 from sklearn.cluster import AgglomerativeClustering
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from ._data import (
@@ -38,7 +39,7 @@ from ._data import (
     max_abs,
 )
 from ._persistence import VersionStampMixin
-from ._topology import DECAYS
+from ._topology import DECAYS, NEIGHBORHOODS, TOPOLOGIES
 from .metrics import topographic_error_from_bmus
 
 # Default rows per chunk: the distance block of one chunk holds at most this
@@ -413,6 +414,20 @@ class BaseMap(VersionStampMixin, ClassNamePrefixFeaturesOutMixin, ClusterMixin, 
         tags.input_tags.allow_nan = True
         tags.input_tags.sparse = True
         return tags
+
+
+# The lattice and schedule parameters of the maps built on LatticeMixin.
+LATTICE_PARAMETER_CONSTRAINTS = {
+    "topology": [StrOptions(set(TOPOLOGIES))],
+    "periodic": ["boolean"],
+    "neighborhood": [StrOptions(set(NEIGHBORHOODS))],
+    "radius_start": [Interval(Real, 0, None, closed="neither"), None],
+    "radius_end": [Interval(Real, 0, None, closed="neither")],
+    "radius_decay": [StrOptions(set(DECAYS))],
+    "learning_rate_start": [Interval(Real, 0, None, closed="neither"), None],
+    "learning_rate_end": [Interval(Real, 0, None, closed="neither"), None],
+    "learning_rate_decay": [StrOptions(set(DECAYS))],
+}
 
 
 class LatticeMixin:

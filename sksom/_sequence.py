@@ -17,9 +17,9 @@ from sklearn.utils import Bunch, check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from ._base import BaseMap, LatticeMixin, check_sample_weight, engine, rollback_on_error
+from ._base import BaseMap, LATTICE_PARAMETER_CONSTRAINTS, LatticeMixin, check_sample_weight, engine, rollback_on_error
 from ._progress import report_epoch
-from ._topology import DECAYS, NEIGHBORHOODS, TOPOLOGIES, check_map_size, lattice_periods, unit_coordinates
+from ._topology import check_map_size, lattice_periods, unit_coordinates
 
 CONTEXTS = ("recursive", "merge")
 INITS = ("random", "sample")
@@ -256,15 +256,7 @@ class RecursiveSOM(LatticeMixin, BaseMap):
         "beta": [Interval(Real, 0, None, closed="left")],
         "gamma": [Interval(Real, 0, 1, closed="both")],
         "context_weight": [Interval(Real, 0, 1, closed="both")],
-        "topology": [StrOptions(set(TOPOLOGIES))],
-        "periodic": ["boolean"],
-        "neighborhood": [StrOptions(set(NEIGHBORHOODS))],
-        "radius_start": [Interval(Real, 0, None, closed="neither"), None],
-        "radius_end": [Interval(Real, 0, None, closed="neither")],
-        "radius_decay": [StrOptions(set(DECAYS))],
-        "learning_rate_start": [Interval(Real, 0, None, closed="neither"), None],
-        "learning_rate_end": [Interval(Real, 0, None, closed="neither"), None],
-        "learning_rate_decay": [StrOptions(set(DECAYS))],
+        **LATTICE_PARAMETER_CONSTRAINTS,
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "init": [StrOptions(set(INITS))],
         "device": [str, None],

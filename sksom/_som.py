@@ -2,7 +2,7 @@
 
 import math
 import time
-from numbers import Integral, Real
+from numbers import Integral
 
 import numpy as np
 from sklearn.base import _fit_context
@@ -10,14 +10,11 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
 from . import _plsom
-from ._base import BaseMap, LatticeMixin, check_memory, engine, initial_codebook, scan_step
+from ._base import BaseMap, LATTICE_PARAMETER_CONSTRAINTS, LatticeMixin, check_memory, engine, initial_codebook, scan_step
 from ._data import weighted_statistics
 from ._progress import report_epoch
 from ._topology import (
-    DECAYS,
-    NEIGHBORHOODS,
     SIGNED_NEIGHBORHOODS,
-    TOPOLOGIES,
     BatchSmoothing,
     adjacency,
     check_map_size,
@@ -239,15 +236,7 @@ class SOMClusterer(LatticeMixin, BaseMap):
 
     _parameter_constraints = {
         "map_size": [StrOptions({"auto"}), tuple, list],
-        "topology": [StrOptions(set(TOPOLOGIES))],
-        "periodic": ["boolean"],
-        "neighborhood": [StrOptions(set(NEIGHBORHOODS))],
-        "radius_start": [Interval(Real, 0, None, closed="neither"), None],
-        "radius_end": [Interval(Real, 0, None, closed="neither")],
-        "radius_decay": [StrOptions(set(DECAYS))],
-        "learning_rate_start": [Interval(Real, 0, None, closed="neither"), None],
-        "learning_rate_end": [Interval(Real, 0, None, closed="neither"), None],
-        "learning_rate_decay": [StrOptions(set(DECAYS))],
+        **LATTICE_PARAMETER_CONSTRAINTS,
         "algorithm": [StrOptions(set(ALGORITHMS))],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
