@@ -179,9 +179,9 @@ def main(argv=None):
 
     # Keep TensorFlow's C++ start-up notices out of the report, as sksom does.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from sksom import _engine as engine  # loads TensorFlow as a user's fit does
     import tensorflow as tf
 
-    from sksom import _engine as engine
     print(f"TensorFlow {tf.__version__}")
     print(f"physical devices: {tf.config.list_physical_devices()}")
     device, description = device_description(tf, engine)

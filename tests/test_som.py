@@ -365,6 +365,26 @@ def test_engine_starts_tensorflow_quietly():
         assert notice not in result.stderr, result.stderr
 
 
+@pytest.mark.parametrize(
+    ("preset", "tensorflow_first", "expected"),
+    [(None, False, "1 True"), ("0", False, "0 False"), (None, True, "None False")],
+    ids=["sksom-loads-tensorflow", "user-set-0", "tensorflow-imported-first"],
+)
+def test_engine_turns_on_onednn_unless_the_user_decided(preset, tensorflow_first, expected):
+    """Check that the engine sets TF_ENABLE_ONEDNN_OPTS=1 only when it loads TensorFlow and the user left it unset."""
+    env = {k: v for k, v in os.environ.items() if k != "TF_ENABLE_ONEDNN_OPTS"}
+    if preset is not None:
+        env["TF_ENABLE_ONEDNN_OPTS"] = preset
+    code = (
+        ("import tensorflow\n" if tensorflow_first else "")
+        + "import os, sksom._engine.device as d\n"
+        "print(os.environ.get('TF_ENABLE_ONEDNN_OPTS'), d.ONEDNN_DEFAULTED)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == expected
+
+
 def test_start_up_filter_keeps_real_errors():
     """Check that the start-up filter drops TensorFlow's notices and keeps any other line."""
     from sksom._engine.device import _filter_start_up_noise

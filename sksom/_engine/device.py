@@ -63,6 +63,16 @@ def _quiet_native_stderr():
                 sys.stderr.flush()
 
 
+# TensorFlow's x86 wheels leave their oneDNN kernels off on CPUs without
+# AVX-512 (most AMD and older Intel ones) and fall back to Eigen, whose float32
+# matrix product is two to three times slower there; the distances to the
+# units, most of a fit, are such products. Turn them on unless the user
+# chose (TF_ENABLE_ONEDNN_OPTS=0 keeps TensorFlow's default), and only when
+# this import is the one that loads TensorFlow: the switch is read then.
+ONEDNN_DEFAULTED = "TF_ENABLE_ONEDNN_OPTS" not in os.environ and "tensorflow" not in sys.modules
+if ONEDNN_DEFAULTED:
+    os.environ["TF_ENABLE_ONEDNN_OPTS"] = "1"
+
 # Quiet unless the user set TF_CPP_MIN_LOG_LEVEL (to "0" to see everything).
 _QUIET = "TF_CPP_MIN_LOG_LEVEL" not in os.environ
 if _QUIET:
