@@ -2,9 +2,11 @@
 
 ``SOMClusterer(algorithm="plsom")`` normalises each sample's squared error by
 ``r``, the largest squared error seen so far (Berglund & Sitte 2006), carried
-from call to call. ``algorithm="plsom2"`` divides by the squared diameter of
-the data of each call instead (Berglund 2010), so that the large errors of a
-past transient (a shift of the data) do not keep every later step small. A
+from call to call. ``algorithm="plsom2"`` divides the distance to the BMU
+(not its square, as in Berglund's own implementation of PLSOM2) by the
+diameter of the data of each call instead (Berglund 2010), so that the large
+errors of a past transient (a shift of the data) do not keep every later step
+small. A
 far outlier in the data still widens that diameter: PLSOM2 does not protect
 against it (see the user guide for the measurement). The diameter is
 estimated as in PLSOM2, from the samples that are extreme along some feature
@@ -69,13 +71,13 @@ def start_normaliser(estimator, data, step, fresh):
     """Set ``_plsom_r``, the normaliser ``r``, for a call to ``fit`` or ``partial_fit``.
 
     PLSOM: the largest squared error of earlier calls (0 on a fresh start, so
-    that the first sample sets it). PLSOM2: the squared diameter of this
+    that the first sample sets it). PLSOM2: the diameter of this
     call's data, whatever came before; a call whose samples are all equal
     (diameter 0, e.g. a single-sample ``partial_fit``) keeps the earlier one.
     """
     previous = 0.0 if fresh else float(getattr(estimator, "_plsom_r", 0.0))
     if estimator.algorithm == "plsom2":
-        estimator._plsom_r = squared_diameter(extreme_rows(data, step)) or previous
+        estimator._plsom_r = float(np.sqrt(squared_diameter(extreme_rows(data, step)))) or previous
     else:
         estimator._plsom_r = previous
 

@@ -137,10 +137,12 @@ class SOMClusterer(LatticeMixin, BaseMap):
         sets both the step and the width ``Theta = (radius_start -
         radius_end) ln(1 + eps (e - 1)) + radius_end`` of the paper's
         Gaussian: ``w_i += eps exp(-d_i^2 / Theta^2) (x - w_i)``.
-        ``"plsom2"``: the same with ``r`` the squared diameter of the data of
-        each call (the largest distance between samples extreme along some
-        feature; ``eps`` capped at 1), so that the errors of a past
-        transient, such as a shift of the data, do not keep the steps small.
+        ``"plsom2"`` (Berglund 2010): ``eps = |x - w_c| / r``, the distance
+        itself over ``r`` the diameter of the data of each call (the largest
+        distance between samples extreme along some feature; ``eps`` capped
+        at 1), as in the author's implementation, so that the errors of a
+        past transient, such as a shift of the data, do not keep the steps
+        small, and small errors still give useful steps.
         Neither resists a far outlier (see the user guide). Both need
         ``neighborhood="gaussian"``, ignore ``learning_rate_start``,
         ``learning_rate_end``, ``learning_rate_decay`` and

@@ -48,8 +48,9 @@ def lattice_d2(map_size, topology, periodic, centre):
 def reference_plsom(X, W, map_size, topology, periodic, beta, theta_min, r=0.0, weights=None, fixed_r=False):
     """Berglund & Sitte (2006), one sample at a time; returns the codebook and ``r``.
 
-    ``eps = |x - w_c|^2 / r`` with ``r = max(r, |x - w_c|^2)`` (or ``r`` fixed
-    and ``eps`` capped at 1), ``Theta = (beta - theta_min) ln(1 + eps (e - 1))
+    ``eps = |x - w_c|^2 / r`` with ``r = max(r, |x - w_c|^2)`` (or, with
+    ``fixed_r``, PLSOM2's ``eps = |x - w_c| / r`` for a fixed diameter ``r``,
+    capped at 1), ``Theta = (beta - theta_min) ln(1 + eps (e - 1))
     + theta_min``, ``w_i += min(1, eps exp(-d_i^2 / Theta^2) v) (x - w_i)``
     where ``v`` is the sample's weight over the mean weight.
     """
@@ -62,7 +63,8 @@ def reference_plsom(X, W, map_size, topology, periodic, beta, theta_min, r=0.0, 
         c = np.argmin(errors)
         if not fixed_r and vi > 0:
             r = max(r, errors[c])
-        eps = min(errors[c] / r, 1.0) if r > 0 else 0.0
+        size = np.sqrt(errors[c]) if fixed_r else errors[c]
+        eps = min(size / r, 1.0) if r > 0 else 0.0
         theta = (beta - theta_min) * np.log(1 + eps * (np.e - 1)) + theta_min
         h = np.exp(-lattice_d2(map_size, topology, periodic, c) / theta**2)
         step = np.minimum(eps * h * vi, 1.0)
@@ -156,22 +158,22 @@ def test_plsom_missing_values_use_observed_features():
     np.testing.assert_allclose(som.cluster_centers_, expected, rtol=1e-9, atol=1e-11)
 
 
-def _extreme_diameter2(X):
-    """PLSOM2's estimate: the largest squared distance between feature-wise extreme samples."""
+def _extreme_diameter(X):
+    """PLSOM2's estimate: the largest distance between feature-wise extreme samples."""
     extremes = X[np.unique(np.concatenate([X.argmin(axis=0), X.argmax(axis=0)]))]
-    return max(((a - b) ** 2).sum() for a in extremes for b in extremes)
+    return max(math.dist(a, b) for a in extremes for b in extremes)
 
 
 def test_plsom2_normalises_by_the_diameter_of_the_call_data():
-    """Check that plsom2 divides by the squared diameter of each call's data, not the largest error."""
+    """Check that plsom2 divides the distance to the BMU by the diameter of each call's data, not the largest error."""
     som = _plsom(algorithm="plsom2").fit(X)
     rng = check_random_state(0)
-    r = _extreme_diameter2(X)
+    r = _extreme_diameter(X)
     W, _ = reference_plsom(X[rng.permutation(len(X))], W0, MAP_SIZE, "rectangular", False, 2.5, 0.5, r=r, fixed_r=True)
     np.testing.assert_allclose(som.cluster_centers_, W, rtol=1e-9, atol=1e-11)
     # A later call normalises by its own data, whatever came before.
     som.partial_fit(X_NEXT)
-    r = _extreme_diameter2(X_NEXT)
+    r = _extreme_diameter(X_NEXT)
     W, _ = reference_plsom(X_NEXT[rng.permutation(len(X_NEXT))], W, MAP_SIZE, "rectangular", False, 2.5, 0.5, r=r, fixed_r=True)
     np.testing.assert_allclose(som.cluster_centers_, W, rtol=1e-9, atol=1e-11)
     assert som._plsom_r == pytest.approx(r, rel=1e-12)

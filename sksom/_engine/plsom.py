@@ -6,8 +6,9 @@ neighbourhood width ``Theta(eps) = (beta - theta_min) ln(1 + eps (e - 1)) +
 theta_min``; every unit moves by ``eps exp(-d_i^2 / Theta^2) (x - w_i)``, with
 ``d_i`` its lattice distance to ``c``. ``r`` is either the largest error seen
 so far (PLSOM, updated before ``eps`` is taken, so that ``eps <= 1``) or a
-fixed normaliser given by the caller (PLSOM2's squared data diameter, ``eps``
-then capped at 1).
+fixed normaliser given by the caller: PLSOM2's data diameter, with ``eps =
+||x - w_c|| / r`` (the distance, not its square, as in Berglund's own
+implementation) capped at 1.
 
 The lattice distances come from the BMU's coordinates at each step
 (:func:`sksom._topology.squared_distances_to`): nothing of size
@@ -60,7 +61,9 @@ def _plsom_fn(dtype, masked=False, adaptive=True):
             weight = weights[i]
             if adaptive:
                 r = tf.where(weight > 0, tf.maximum(r, error), r)
-            eps = tf.where(r > 0, tf.minimum(error / tf.where(r > 0, r, 1.0), 1.0), zero)
+            # PLSOM2 compares the distance itself (not its square) with the diameter.
+            size = error if adaptive else tf.sqrt(error)
+            eps = tf.where(r > 0, tf.minimum(size / tf.where(r > 0, r, 1.0), 1.0), zero)
             theta = (beta - theta_min) * tf.math.log1p(eps * e_minus_1) + theta_min
             # tf.gather, not coordinates[bmu]: a slice at a data-dependent
             # index makes XLA recompile the loop for every chunk.
