@@ -15,7 +15,9 @@ on the same data, map and number of epochs, this script fits
 range of the final quantization error (QE) and topographic error (TE) over
 its grid, and the relative spread ``(max - min) / mean`` of each. A second
 table gives the effect of one far outlier on each algorithm's QE on the
-inliers (default parameters).
+inliers (default parameters). A third measures re-adaptation: after a fit,
+the data shifts, and two ``partial_fit`` epochs on the shifted data are
+compared with a fresh fit on it.
 
 Data: scikit-learn's digits (1,797 x 64) and a uniform 2-D square (2,000
 points), both generated or loaded locally.
@@ -94,7 +96,36 @@ def main():
             clean = -SOMClusterer(**params).fit(X).score(X)
             dirty = -SOMClusterer(**params).fit(X_out).score(X)
             print(f"{name:8} {algorithm:9} {clean:9.4g} {dirty:10.4g} {dirty / clean:6.2f}", flush=True)
+
+    print("\n# re-adaptation: fit 5 epochs, shift the data, 2 partial_fit epochs on the shifted data;")
+    print("# QE on the shifted data against a fresh 5-epoch fit on it (8 x 8 map, default parameters), seeds 0-2")
+    print(f"{'data':8} {'shift':>10} {'algorithm':9} {'QE after':>9} {'QE fresh':>9} {'ratio':>13}")
+    for name, X, shift in readaptation_cases(args.quick):
+        shifted = X + shift
+        for algorithm in ("plsom", "plsom2", "online"):
+            after, fresh = [], []
+            for seed in range(3):
+                params = {"map_size": (8, 8), "algorithm": algorithm, "max_iter": 5, "random_state": seed}
+                som = SOMClusterer(**params).fit(X).partial_fit(shifted).partial_fit(shifted)
+                after.append(-som.score(shifted))
+                fresh.append(-SOMClusterer(**params).fit(shifted).score(shifted))
+            ratios = np.array(after) / np.array(fresh)
+            print(f"{name:8} {shift!s:>10} {algorithm:9} {np.mean(after):9.4g} {np.mean(fresh):9.4g} "
+                  f"{ratios.min():6.2f}-{ratios.max():.2f}", flush=True)
     print(f"# {_common.load_average()}")
+
+
+def rings(n_samples=600, seed=0):
+    """Two noisy concentric rings, radii 1 and 2."""
+    t = np.random.default_rng(seed).uniform(0, 2 * np.pi, n_samples)
+    X = np.column_stack([np.cos(t), np.sin(t)]) * np.where(np.arange(n_samples) % 2, 1.0, 2.0)[:, None]
+    return X + np.random.default_rng(seed + 1).normal(scale=0.05, size=X.shape)
+
+
+def readaptation_cases(quick):
+    """(name, data, shift): a drift by half the data's width, and shifts beyond it."""
+    sq = square(500 if quick else 1000, seed=2).astype(np.float64)
+    return [("square", sq, (0.5, 0.0)), ("square", sq, (1.5, 0.5)), ("rings", rings(), (3.0, 0.0))]
 
 
 if __name__ == "__main__":

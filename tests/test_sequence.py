@@ -149,6 +149,24 @@ def test_epoch_matches_numpy_reference(context, weighted):
     np.testing.assert_allclose(model.contexts_, C, rtol=1e-6, atol=1e-9)
 
 
+@pytest.mark.parametrize("context", ["recursive", "merge"])
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("compiled", [False, True], ids=["graph", "xla"])
+def test_single_sequence_epoch_matches_numpy_reference(context, weighted, compiled, monkeypatch):
+    """Check that one sequence (lengths=None: the kernel's single-sequence form) follows the equations."""
+    import sksom._engine.sequence as kernels
+
+    if compiled:
+        monkeypatch.setattr(kernels, "XLA_MIN_STEPS", 1)
+    X = np.random.RandomState(3).uniform(size=(17, 2))
+    model, params, W0, C0 = _model_and_start(context, X)
+    weights = np.linspace(0.5, 2.0, len(X)) if weighted else None
+    model.fit(X, sample_weight=weights)
+    W, C = _reference_epoch(X, [len(X)], W0, C0, unit_coordinates(params["map_size"]), params, weights)
+    np.testing.assert_allclose(model.cluster_centers_, W, rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(model.contexts_, C, rtol=1e-6, atol=1e-9)
+
+
 def test_lockstep_step_capped_at_one(monkeypatch):
     """Check that units pulled by several sequences at once never overshoot the target."""
     x = np.array([0.3, 0.7])
