@@ -18,7 +18,6 @@ from .device import (  # noqa: F401
     resident_chunks,
     resolve_device,
     scope,
-    to_device,
 )
 from .som import (  # noqa: F401
     batch_epoch,

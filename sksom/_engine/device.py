@@ -141,12 +141,6 @@ def resident_chunks(chunks, device=None):
         return [(tf.constant(X), tf.constant(weights)) for X, weights in chunks]
 
 
-def to_device(array, device=None):
-    """``array`` as a tensor on the device, for reuse across calls within a fit."""
-    with scope(device):
-        return tf.constant(array)
-
-
 def scope(device):
     return tf.device(device) if device is not None else contextlib.nullcontext()
 
