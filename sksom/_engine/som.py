@@ -43,6 +43,30 @@ def _similarity(X, W):
     return tf.nn.bias_add(tf.matmul(X, 2.0 * W, transpose_b=True), -_row_sq_norms(W))
 
 
+def _prepared(W):
+    """``(2 W)^T`` and ``-||w||^2``: the operands of :func:`_similarity`, once per pass.
+
+    A pass over data in several chunks computes them once and hands them to
+    every chunk's call: recomputing them per chunk reads and writes the whole
+    codebook each time, and a product with a transposed operand repacks it,
+    which on a large map costs more than a small chunk's product itself.
+    """
+    return tf.transpose(2.0 * W), -_row_sq_norms(W)
+
+
+@functools.cache
+def _prepared_fn(dtype):
+    return tf.function(_prepared, input_signature=[_matrix(dtype)], autograph=False)
+
+
+def _similarity_of(X0, M, W, prepared):
+    """:func:`_masked_similarity`, from the :func:`_prepared` operands where there is no mask."""
+    if M is None and prepared is not None:
+        W2t, bias = prepared
+        return tf.nn.bias_add(tf.matmul(X0, W2t), bias)
+    return _masked_similarity(X0, M, W)
+
+
 # Missing values: with NaN in the data, distances and updates use only the
 # observed components of each sample, as the SOM Toolbox does. The squared
 # distance is the sum over observed features, and each codebook component is
@@ -66,7 +90,7 @@ def _masked_similarity(X0, M, W):
     return tf.matmul(X0, 2.0 * W, transpose_b=True) - tf.matmul(M, W * W, transpose_b=True)
 
 
-def _accumulate(X, W, weights, *rows_operands, masked=False, neighborhood=None):
+def _accumulate(X, W, weights, *rows_operands, masked=False, neighborhood=None, prepared=None):
     """Per-unit weighted sums and counts of the samples each unit wins, and the QE sum.
 
     With ``masked``, counts are per unit *and feature*: how much observed
@@ -77,9 +101,10 @@ def _accumulate(X, W, weights, *rows_operands, masked=False, neighborhood=None):
     radius; each sample then adds to every unit, weighted by the
     neighbourhood of its BMU, and the sums come out already smoothed: the
     (n_chunk, n_units) neighbourhood rows cost what the distance block costs.
+    ``prepared`` optionally holds :func:`_prepared` of ``W``.
     """
     X0, M = _observed(X, masked)
-    similarity = _masked_similarity(X0, M, W)
+    similarity = _similarity_of(X0, M, W, prepared)
     bmu = tf.argmax(similarity, axis=1, output_type=tf.int32)
     if neighborhood is None:
         n_units = tf.shape(W)[0]
@@ -162,11 +187,24 @@ def _form_specs(form, dtype):
 
 @functools.cache
 def _accumulate_fn(dtype, masked=False, form="separable", neighborhood=None):
-    """:func:`_accumulate`, compiled: one call per chunk of a multi-chunk epoch."""
+    """:func:`_accumulate`, compiled: one call per chunk of a multi-chunk epoch.
+
+    Takes ``X, W, W2t, bias, weights, *operands``, with ``W2t, bias`` the
+    epoch's :func:`_prepared` codebook.
+    """
     accumulate_specs, _ = _form_specs(form, dtype)
+
+    def accumulate(X, W, W2t, bias, weights, *operands):
+        return _accumulate(
+            X, W, weights, *operands, masked=masked,
+            neighborhood=neighborhood if form == "per_sample" else None, prepared=(W2t, bias),
+        )
+
     return tf.function(
-        functools.partial(_accumulate, masked=masked, neighborhood=neighborhood if form == "per_sample" else None),
-        input_signature=[_matrix(dtype), _matrix(dtype), _vector(dtype), *accumulate_specs],
+        accumulate,
+        input_signature=[
+            _matrix(dtype), _matrix(dtype), _matrix(dtype), _vector(dtype), _vector(dtype), *accumulate_specs
+        ],
         autograph=False,
     )
 
@@ -340,13 +378,13 @@ _STACK_ELEMENTS = 2**22
 def _two_bmus_fn(dtype, masked=False):
     """First and second best-matching units and the distance to the first."""
 
-    @tf.function(input_signature=[_matrix(dtype), _matrix(dtype)], autograph=False)
-    def two_bmus(X, W):
+    @tf.function(input_signature=[_matrix(dtype), _matrix(dtype), _matrix(dtype), _vector(dtype)], autograph=False)
+    def two_bmus(X, W, W2t, bias):
         # Two argmax passes instead of top_k, which is several times slower on
         # CPU. Ties go to the lower unit index in both, as with argmin. With a
         # single unit, the second BMU is the first.
         X0, M = _observed(X, masked)
-        similarity = _masked_similarity(X0, M, W)
+        similarity = _similarity_of(X0, M, W, (W2t, bias))
         first = tf.argmax(similarity, axis=1, output_type=tf.int32)
         best = tf.gather(similarity, first, batch_dims=1)
         is_first = tf.one_hot(first, tf.shape(W)[0], on_value=True, off_value=False)
@@ -361,10 +399,10 @@ def _two_bmus_fn(dtype, masked=False):
 
 @functools.cache
 def _distances_fn(dtype, masked=False):
-    @tf.function(input_signature=[_matrix(dtype), _matrix(dtype)], autograph=False)
-    def distances(X, W):
+    @tf.function(input_signature=[_matrix(dtype), _matrix(dtype), _matrix(dtype), _vector(dtype)], autograph=False)
+    def distances(X, W, W2t, bias):
         X0, M = _observed(X, masked)
-        sq = _row_sq_norms(X0)[:, None] - _masked_similarity(X0, M, W)
+        sq = _row_sq_norms(X0)[:, None] - _similarity_of(X0, M, W, (W2t, bias))
         return tf.sqrt(tf.maximum(sq, 0.0))
 
     return distances
@@ -410,13 +448,16 @@ def batch_epoch(
     accumulate = _accumulate_fn(dtype, masked, form, neighborhood)
     with _scope(device) if strategy is None else strategy.scope():
         W_t = tf.constant(W)
+        prepared = _prepared_fn(dtype)(W_t)
         accumulate_t = [tf.constant(a, dtype) for a in accumulate_operands]
         totals = None
         for X, weights in chunks:
             if strategy is None:
-                parts = accumulate(tf.convert_to_tensor(X), W_t, tf.convert_to_tensor(weights), *accumulate_t)
+                parts = accumulate(
+                    tf.convert_to_tensor(X), W_t, *prepared, tf.convert_to_tensor(weights), *accumulate_t
+                )
             else:
-                parts = _accumulate_distributed(strategy, accumulate, X, weights, W_t, accumulate_t)
+                parts = _accumulate_distributed(strategy, accumulate, X, weights, (W_t, *prepared), accumulate_t)
             totals = parts if totals is None else [a + b for a, b in zip(totals, parts)]
         sums, counts, qe_sum = totals
         new_W = _batch_update_fn(dtype, masked, form)(
@@ -425,8 +466,11 @@ def batch_epoch(
         return new_W.numpy(), float(qe_sum.numpy())
 
 
-def _accumulate_distributed(strategy, accumulate, X, weights, W_t, operands):
-    """Sums, counts and QE of one chunk split across the replicas, all-reduced."""
+def _accumulate_distributed(strategy, accumulate, X, weights, codebook, operands):
+    """Sums, counts and QE of one chunk split across the replicas, all-reduced.
+
+    ``codebook`` is ``(W, W2t, bias)``: the codebook and its :func:`_prepared` operands.
+    """
     shares = np.array_split(np.arange(X.shape[0]), strategy.num_replicas_in_sync)
 
     def share(array):
@@ -436,7 +480,7 @@ def _accumulate_distributed(strategy, accumulate, X, weights, W_t, operands):
 
     # A plain Python callable: the strategy then hands each replica its own
     # tensors (a tf.function would be given the PerReplica values).
-    per_replica = strategy.run(lambda X, w: accumulate(X, W_t, w, *operands), args=(share(X), share(weights)))
+    per_replica = strategy.run(lambda X, w: accumulate(X, *codebook, w, *operands), args=(share(X), share(weights)))
     return [strategy.reduce(tf.distribute.ReduceOp.SUM, value, axis=None) for value in per_replica]
 
 
@@ -505,12 +549,14 @@ def _stack_limit(X):
 
 def best_matching_units(chunks, W, device=None, masked=False):
     """First BMU, second BMU and quantization error for each row of the chunks."""
-    fn = _two_bmus_fn(tf.as_dtype(W.dtype), masked)
+    dtype = tf.as_dtype(W.dtype)
+    fn = _two_bmus_fn(dtype, masked)
     first, second, errors = [], [], []
     with _scope(device):
         W_t = tf.constant(W)
+        prepared = _prepared_fn(dtype)(W_t)
         for X in chunks:
-            b1, b2, qe = fn(tf.constant(X), W_t)
+            b1, b2, qe = fn(tf.constant(X), W_t, *prepared)
             first.append(b1.numpy())
             second.append(b2.numpy())
             errors.append(qe.numpy())
@@ -523,10 +569,12 @@ def best_matching_units(chunks, W, device=None, masked=False):
 
 def distances(chunks, W, device=None, masked=False):
     """Euclidean distances from each row of the chunks to every unit."""
-    fn = _distances_fn(tf.as_dtype(W.dtype), masked)
+    dtype = tf.as_dtype(W.dtype)
+    fn = _distances_fn(dtype, masked)
     with _scope(device):
         W_t = tf.constant(W)
-        return np.concatenate([fn(tf.constant(X), W_t).numpy() for X in chunks])
+        prepared = _prepared_fn(dtype)(W_t)
+        return np.concatenate([fn(tf.constant(X), W_t, *prepared).numpy() for X in chunks])
 
 
 # -- export --------------------------------------------------------------------
