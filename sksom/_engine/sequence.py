@@ -70,15 +70,7 @@ def _spec(rank, dtype):
 
 
 @functools.cache
-def _train_fn(kind, neighborhood, dtype, jit, single=False):
-    """The training loop over the first ``n`` steps of a block.
-
-    With ``single`` (one sequence) each step reads the differences ``x - w_i``
-    and ``y - c_i`` once, for both the distances and the update, which XLA
-    fuses into one pass over the contexts: with RecSOM's n_units x n_units
-    contexts that pass is the step's cost. Several sequences need the
-    matmul form, which adds up their pulls on each unit.
-    """
+def _train_fn(kind, neighborhood, dtype, jit):
     h_fn = NEIGHBORHOODS[neighborhood]
 
     @tf.function(
@@ -91,14 +83,6 @@ def _train_fn(kind, neighborhood, dtype, jit, single=False):
         autograph=False,
     )
     def train(X, weights, sigmas, rates, mix, W, C, context, coordinates, periods, gamma, n):
-        def single_body(t, W, C, context):
-            dW, dC = X[t] - W, context - C  # (n_units, n_features), (n_units, context size)
-            E = mix[t, 0] * tf.reduce_sum(dW * dW, axis=1) + mix[t, 1] * tf.reduce_sum(dC * dC, axis=1)
-            bmu = tf.argmin(E, output_type=tf.int32)[None]
-            d2 = squared_distances_to(coordinates, tf.gather(coordinates, bmu), periods, tf)[0]
-            a = tf.minimum(rates[t] * h_fn(d2, sigmas[t], tf) * weights[t, 0], 1.0)[:, None]
-            return t + 1, W + a * dW, C + a * dC, _next_context(kind, E[None, :], bmu, W, C, gamma)
-
         def body(t, W, C, context):
             x = X[t]
             E = _energies(x, context, W, C, mix[t, 0], mix[t, 1])
@@ -112,8 +96,7 @@ def _train_fn(kind, neighborhood, dtype, jit, single=False):
             new_C = C + scale * (tf.matmul(a, context, transpose_a=True) - total[:, None] * C)
             return t + 1, new_W, new_C, _next_context(kind, E, bmu, W, C, gamma)
 
-        step = single_body if single else body
-        _, W, C, context = tf.while_loop(lambda t, *_: t < n, step, (tf.constant(0), W, C, context))
+        _, W, C, context = tf.while_loop(lambda t, *_: t < n, body, (tf.constant(0), W, C, context))
         return W, C, context
 
     return train
@@ -173,7 +156,7 @@ def train_blocks(kind, blocks, W, C, coordinates, periods, neighborhood, gamma, 
         context = None
         for X, weights, sigmas, rates, mix, n in blocks:
             if context is None:
-                train = _train_fn(kind, neighborhood, dtype, X.shape[0] >= XLA_MIN_STEPS, X.shape[1] == 1)
+                train = _train_fn(kind, neighborhood, dtype, X.shape[0] >= XLA_MIN_STEPS)
                 context = tf.constant(empty_context(X.shape[1], W, C))
             W_t, C_t, context = train(
                 tf.constant(X), tf.constant(weights), tf.constant(sigmas), tf.constant(rates),
