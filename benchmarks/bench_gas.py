@@ -67,6 +67,7 @@ def _start_units(X, n):
 
 
 def _sksom_ng(X, algorithm, epochs):
+    import sksom._engine  # noqa: F401  (TensorFlow's import is not timed, as the peers' imports are not)
     from sksom import NeuralGas
 
     gas = NeuralGas(N_UNITS, algorithm=algorithm, max_iter=epochs, init=_start_units(X, N_UNITS).astype(X.dtype))
@@ -95,6 +96,7 @@ def _numpy_ng_batch(X, algorithm, epochs):
 
 
 def _sksom_gng(X, algorithm, epochs):
+    import sksom._engine  # noqa: F401  (TensorFlow's import is not timed, as the peers' imports are not)
     from sksom import GrowingNeuralGas
 
     gng = GrowingNeuralGas(max_units=N_UNITS, max_iter=epochs, init=_start_units(X, 2).astype(X.dtype), random_state=0)
