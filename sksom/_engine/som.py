@@ -50,13 +50,10 @@ def _prepared(W):
     every chunk's call: recomputing them per chunk reads and writes the whole
     codebook each time, and a product with a transposed operand repacks it,
     which on a large map costs more than a small chunk's product itself.
+    Called eagerly (two ops once per pass): tracing it would cost more on
+    small fits than it saves.
     """
     return tf.transpose(2.0 * W), -_row_sq_norms(W)
-
-
-@functools.cache
-def _prepared_fn(dtype):
-    return tf.function(_prepared, input_signature=[_matrix(dtype)], autograph=False)
 
 
 def _similarity_of(X0, M, W, prepared):
@@ -448,7 +445,7 @@ def batch_epoch(
     accumulate = _accumulate_fn(dtype, masked, form, neighborhood)
     with _scope(device) if strategy is None else strategy.scope():
         W_t = tf.constant(W)
-        prepared = _prepared_fn(dtype)(W_t)
+        prepared = _prepared(W_t)
         accumulate_t = [tf.constant(a, dtype) for a in accumulate_operands]
         totals = None
         for X, weights in chunks:
@@ -554,7 +551,7 @@ def best_matching_units(chunks, W, device=None, masked=False):
     first, second, errors = [], [], []
     with _scope(device):
         W_t = tf.constant(W)
-        prepared = _prepared_fn(dtype)(W_t)
+        prepared = _prepared(W_t)
         for X in chunks:
             b1, b2, qe = fn(tf.constant(X), W_t, *prepared)
             first.append(b1.numpy())
@@ -573,7 +570,7 @@ def distances(chunks, W, device=None, masked=False):
     fn = _distances_fn(dtype, masked)
     with _scope(device):
         W_t = tf.constant(W)
-        prepared = _prepared_fn(dtype)(W_t)
+        prepared = _prepared(W_t)
         return np.concatenate([fn(tf.constant(X), W_t, *prepared).numpy() for X in chunks])
 
 
