@@ -18,7 +18,7 @@ import numpy as np
 import tensorflow as tf
 
 from .device import scope as _scope
-from .som import _matrix, _padded_length, _similarity, _vector
+from .som import _matrix, _padded, _padded_length, _similarity, _vector
 
 # Largest number of units of a gas: its edge ages are a dense square matrix,
 # 64 MiB in float32 at this size.
@@ -202,12 +202,6 @@ SIGNAL_CHUNK = 1024
 
 def _signal_length(n):
     return _padded_length(max(n, SIGNAL_CHUNK))
-
-
-def _padded(values, length, fill, dtype):
-    out = np.full((length,) + values.shape[1:], fill, dtype=dtype)
-    out[: len(values)] = values
-    return tf.constant(out)
 
 
 def neural_gas_online(chunks, W, A, device=None):

@@ -23,7 +23,7 @@ import tensorflow as tf
 
 from .._topology import squared_distances_to
 from .device import scope as _scope
-from .som import _matrix, _observed, _padded_length, _vector
+from .som import _matrix, _observed, _padded, _padded_length, _vector
 
 
 @functools.cache
@@ -100,12 +100,8 @@ def plsom_epoch(chunks, W, coordinates, periods, r, beta, theta_min, adaptive=Tr
             n = X.shape[0]
             # One XLA compilation per padded length; padded rows are never visited.
             length = _padded_length(n)
-            X_pad = np.zeros((length, X.shape[1]), dtype=W.dtype)
-            X_pad[:n] = X
-            w_pad = np.zeros(length, dtype=W.dtype)
-            w_pad[:n] = weights
             W_t, r_t, theta_t = run(
-                tf.constant(X_pad), W_t, coordinates_t, periods_t, tf.constant(w_pad),
+                _padded(X, length, 0, W.dtype), W_t, coordinates_t, periods_t, _padded(weights, length, 0, W.dtype),
                 r_t, beta_t, theta_min_t, tf.constant(n, tf.int32),
             )
             theta = float(theta_t.numpy())

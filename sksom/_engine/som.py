@@ -331,6 +331,16 @@ def _padded_length(n):
     return max(256, 1 << (int(n) - 1).bit_length())
 
 
+def _padded(values, length, fill, dtype):
+    """``values`` as a tensor of ``length`` rows, the rows past its own filled with ``fill``.
+
+    The sequential kernels stop at the true row count: padded rows are never visited.
+    """
+    out = np.full((length,) + values.shape[1:], fill, dtype=dtype)
+    out[: len(values)] = values
+    return tf.constant(out)
+
+
 @functools.cache
 def _minibatch_fn(neighborhood, dtype, masked=False):
     """The averaged online rule over a stack of equal-sized mini-batches.
@@ -498,15 +508,9 @@ def online_epoch(chunks, W, coordinates, periods, neighborhood, device=None, mas
         for X, sigmas, rates in chunks:
             n = X.shape[0]
             length = _padded_length(n)
-            # Padded rows are never visited: the loop stops at n.
-            X_pad = np.zeros((length, X.shape[1]), dtype=W.dtype)
-            X_pad[:n] = X
-            sig_pad = np.ones(length, dtype=W.dtype)
-            sig_pad[:n] = sigmas
-            rate_pad = np.zeros(length, dtype=W.dtype)
-            rate_pad[:n] = rates
             W_t = online(
-                tf.constant(X_pad), W_t, *lattice, tf.constant(sig_pad), tf.constant(rate_pad),
+                _padded(X, length, 0, W.dtype), W_t, *lattice,
+                _padded(sigmas, length, 1, W.dtype), _padded(rates, length, 0, W.dtype),
                 tf.constant(n, tf.int32),
             )
         return W_t.numpy()
