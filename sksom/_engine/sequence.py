@@ -50,12 +50,29 @@ def _squared_distances(A, B):
     return tf.maximum(d, 0.0)
 
 
-def _energies(x, context, W, C, p1, p2):
+def _energies(x, context, W, context_dots, context_norms, p1, p2):
     """Combined squared distances (n_sequences, n_units) of one step.
 
-    ``p1, p2`` are ``alpha, beta`` (recursive) or ``1 - a, a`` (merge).
+    ``p1, p2`` are ``alpha, beta`` (recursive) or ``1 - a, a`` (merge). The
+    context part comes from ``context_dots`` (``context @ C^T``) and the
+    units' squared context norms ``context_norms``, which the caller keeps.
     """
-    return p1 * _squared_distances(x, W) + p2 * _squared_distances(context, C)
+    to_context = tf.maximum(
+        tf.reduce_sum(context * context, axis=1)[:, None] - 2.0 * context_dots + context_norms[None, :], 0.0
+    )
+    return p1 * _squared_distances(x, W) + p2 * to_context
+
+
+def _context_dots(context, C, single):
+    """``context @ C^T``; for one sequence a matrix-vector product.
+
+    With ``C`` fixed (prediction), XLA's CPU code runs that faster than the
+    (1, k) x (k, n_units) product; in training, where ``C`` changes every
+    step, the product is faster.
+    """
+    if single:
+        return tf.linalg.matvec(C, context[0])[None, :]
+    return tf.matmul(context, C, transpose_b=True)
 
 
 def _next_context(kind, E, bmu, W, C, gamma):
@@ -70,7 +87,21 @@ def _spec(rank, dtype):
 
 
 @functools.cache
-def _train_fn(kind, neighborhood, dtype, jit):
+def _train_fn(kind, neighborhood, dtype, jit, single=False):
+    """The training loop over the first ``n`` steps of a block.
+
+    The contexts ``C`` are the large operand (n_units x n_units for the
+    recursive SOM), and a step touches them twice: once for the products
+    ``context @ C^T`` and once for the update. Their squared norms, which
+    the distances also need, are carried from step to step instead of read
+    again: ``c' = b c + g p`` (``p`` the sequences' pull on the unit) has
+    ``|c'|^2 = b^2 |c|^2 + 2 b g (c . p) + g^2 |p|^2``, where ``c . p`` comes
+    from the products already taken and ``|p|^2`` from the contexts' Gram
+    matrix. They are computed afresh at each block's start, so that rounding
+    cannot build up over more than one block. With ``single`` (one
+    sequence) the pull is ``a_i y`` and the update one fused pass, without
+    the outer product of the general form.
+    """
     h_fn = NEIGHBORHOODS[neighborhood]
 
     @tf.function(
@@ -83,27 +114,45 @@ def _train_fn(kind, neighborhood, dtype, jit):
         autograph=False,
     )
     def train(X, weights, sigmas, rates, mix, W, C, context, coordinates, periods, gamma, n):
-        def body(t, W, C, context):
+        def body(t, W, C, context, norms):
             x = X[t]
-            E = _energies(x, context, W, C, mix[t, 0], mix[t, 1])
+            dots = tf.matmul(context, C, transpose_b=True)
+            E = _energies(x, context, W, dots, norms, mix[t, 0], mix[t, 1])
             bmu = tf.argmin(E, axis=1, output_type=tf.int32)
             d2 = squared_distances_to(coordinates, tf.gather(coordinates, bmu), periods, tf)
             # Padded steps have weight 0 and so a step factor of 0.
             a = tf.minimum(rates[t] * h_fn(d2, sigmas[t], tf) * weights[t][:, None], 1.0)
-            total = tf.reduce_sum(a, axis=0)
-            scale = tf.where(total > 1.0, 1.0 / tf.maximum(total, 1.0), tf.ones_like(total))[:, None]
-            new_W = W + scale * (tf.matmul(a, x, transpose_a=True) - total[:, None] * W)
-            new_C = C + scale * (tf.matmul(a, context, transpose_a=True) - total[:, None] * C)
-            return t + 1, new_W, new_C, _next_context(kind, E, bmu, W, C, gamma)
+            if single:
+                # Each factor is at most 1: w += a (x - w), c += a (y - c).
+                a, y = a[0], context[0]
+                b = 1.0 - a
+                new_W = W + a[:, None] * (x[0][None, :] - W)
+                new_C = b[:, None] * C + a[:, None] * y[None, :]
+                norms = b * b * norms + 2.0 * a * b * dots[0] + a * a * tf.reduce_sum(y * y)
+            else:
+                total = tf.reduce_sum(a, axis=0)
+                g = tf.where(total > 1.0, 1.0 / tf.maximum(total, 1.0), tf.ones_like(total))
+                b = 1.0 - g * total
+                new_W = W + g[:, None] * (tf.matmul(a, x, transpose_a=True) - total[:, None] * W)
+                new_C = b[:, None] * C + g[:, None] * tf.matmul(a, context, transpose_a=True)
+                gram = tf.matmul(context, context, transpose_b=True)
+                norms = (
+                    b * b * norms
+                    + 2.0 * b * g * tf.reduce_sum(a * dots, axis=0)
+                    + g * g * tf.reduce_sum(a * tf.matmul(gram, a), axis=0)
+                )
+            return t + 1, new_W, new_C, _next_context(kind, E, bmu, W, C, gamma), norms
 
-        _, W, C, context = tf.while_loop(lambda t, *_: t < n, body, (tf.constant(0), W, C, context))
+        _, W, C, context, _ = tf.while_loop(
+            lambda t, *_: t < n, body, (tf.constant(0), W, C, context, tf.reduce_sum(C * C, axis=1))
+        )
         return W, C, context
 
     return train
 
 
 @functools.cache
-def _predict_fn(kind, dtype, full, jit):
+def _predict_fn(kind, dtype, full, jit, single=False):
     @tf.function(
         input_signature=[
             _spec(3, dtype), _spec(2, dtype), _spec(2, dtype), _spec(2, dtype), _spec(0, dtype),
@@ -116,9 +165,10 @@ def _predict_fn(kind, dtype, full, jit):
         n = tf.shape(X)[0]
         bmus = tf.TensorArray(tf.int32, size=n)
         energies = tf.TensorArray(X.dtype, size=n)
+        norms = tf.reduce_sum(C * C, axis=1)
 
         def body(t, context, bmus, energies):
-            E = _energies(X[t], context, W, C, p1, p2)
+            E = _energies(X[t], context, W, _context_dots(context, C, single), norms, p1, p2)
             bmu = tf.argmin(E, axis=1, output_type=tf.int32)
             kept = E if full else tf.reduce_min(E, axis=1)
             return t + 1, _next_context(kind, E, bmu, W, C, gamma), bmus.write(t, bmu), energies.write(t, kept)
@@ -156,7 +206,7 @@ def train_blocks(kind, blocks, W, C, coordinates, periods, neighborhood, gamma, 
         context = None
         for X, weights, sigmas, rates, mix, n in blocks:
             if context is None:
-                train = _train_fn(kind, neighborhood, dtype, X.shape[0] >= XLA_MIN_STEPS)
+                train = _train_fn(kind, neighborhood, dtype, X.shape[0] >= XLA_MIN_STEPS, X.shape[1] == 1)
                 context = tf.constant(empty_context(X.shape[1], W, C))
             W_t, C_t, context = train(
                 tf.constant(X), tf.constant(weights), tf.constant(sigmas), tf.constant(rates),
@@ -181,7 +231,7 @@ def predict_blocks(kind, blocks, W, C, p1, p2, gamma, full=False, device=None):
         context = None
         for X, n in blocks:
             if context is None:
-                predict = _predict_fn(kind, dtype, full, X.shape[0] >= XLA_MIN_STEPS)
+                predict = _predict_fn(kind, dtype, full, X.shape[0] >= XLA_MIN_STEPS, X.shape[1] == 1)
                 context = tf.constant(empty_context(X.shape[1], W, C))
             bmus, energies, context = predict(tf.constant(X), W_t, C_t, context, *scalars)
             out.append((bmus.numpy()[:n], energies.numpy()[:n]))
