@@ -197,13 +197,18 @@ def test_online_ng_fixed_max_age_drops_edges():
 # -- growing neural gas --------------------------------------------------------
 
 
-def test_gng_matches_fritzke_transcription():
-    """Check units, edges and errors after 300 signals against Fritzke's steps in NumPy."""
+@pytest.mark.parametrize("batch_size", ["auto", 7])
+def test_gng_matches_fritzke_transcription(batch_size):
+    """Check units, edges and errors after 300 signals against Fritzke's steps in NumPy.
+
+    With ``batch_size=7`` the compiled loop runs over chunks of 7 signals,
+    whose ends fall between insertions (every 10 signals).
+    """
     W0 = RING[:2]
     params = dict(eps_winner=0.2, eps_neighbor=0.05, insertion_interval=10, max_age=2,
                   error_decay=0.5, global_error_decay=0.99)
     weights = np.random.default_rng(8).uniform(0.2, 3.0, len(RING))
-    gng = GrowingNeuralGas(max_units=12, max_iter=1, init=W0, shuffle=False, **params)
+    gng = GrowingNeuralGas(max_units=12, max_iter=1, init=W0, shuffle=False, batch_size=batch_size, **params)
     gng.fit(RING, sample_weight=weights)
     W, A, E, removed = gng_reference(
         RING, W0, 12, 0.2, 0.05, 10, 2, 0.5, 0.99, weights=weights / weights.mean()

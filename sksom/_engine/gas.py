@@ -144,20 +144,36 @@ def _set_row_and_column(A, i, row):
     return tf.tensor_scatter_nd_update(A, tf.stack([tf.range(n), tf.fill([n], i)], axis=1), row)
 
 
-def _hebbian_step(A, winner, second, max_age):
-    """Age the winner's edges, connect winner and runner-up, drop old edges.
+def _hebbian_row(row, second, max_age):
+    """The winner's ages ``row`` after one signal, and the units it lost.
 
     Fritzke's order (GNG steps 3, 6 and 7): the winner's edges age by one,
     the winner--runner-up edge is set to age 0 (created if missing), and the
-    winner's edges older than ``max_age`` are removed. Returns the new ages
-    and the mask of units that lost their edge to the winner.
+    winner's edges older than ``max_age`` are removed (age ``-1``).
     """
-    row = tf.gather(A, winner)
     row = tf.where(row >= 0, row + 1, row)
-    row = tf.tensor_scatter_nd_update(row, [[second]], tf.zeros([1], A.dtype))
+    row = tf.tensor_scatter_nd_update(row, [[second]], tf.zeros([1], row.dtype))
     removed = row > max_age
-    row = tf.where(removed, -tf.ones_like(row), row)
+    return tf.where(removed, -tf.ones_like(row), row), removed
+
+
+def _hebbian_step(A, winner, second, max_age):
+    """:func:`_hebbian_row` applied to the winner's row and column of the ages ``A``."""
+    row, removed = _hebbian_row(tf.gather(A, winner), second, max_age)
     return _set_row_and_column(A, winner, row), removed
+
+
+def _zero_after(*tensors):
+    """0, computed from ``tensors``: orders a write of the ages after their reads.
+
+    XLA writes the winner's row and column into the ages matrix in place
+    only where it can tell that every read of the old matrix comes first;
+    otherwise it copies the whole matrix, every signal. Reads fused into the
+    other updates of a signal are not ordered, so the written row is made to
+    depend on their results. ``0.0 * x`` stays in the compiled code (it is
+    NaN for infinite ``x``); here every ``x`` is finite.
+    """
+    return 0.0 * tf.add_n([tf.cast(tf.reshape(t, [-1])[0], tensors[0].dtype) for t in tensors])
 
 
 # -- online neural gas ------------------------------------------------------------
@@ -257,8 +273,9 @@ def _gng_fn(dtype):
         eps_b, eps_n, max_age, alpha, decay, max_units = (params[j] for j in range(6))
         max_units = tf.cast(max_units, tf.int32)
         inf = tf.constant(np.inf, dtype)
+        interval = tf.cast(interval, tf.int32)
 
-        def insert(W, E, A, active):
+        def insert(W, E, A, active, degree):
             # Fritzke step 8: a unit halfway between the unit q of largest
             # error and its neighbour f of largest error.
             q = tf.argmax(tf.where(active, E, -inf), output_type=tf.int32)
@@ -269,12 +286,14 @@ def _gng_fn(dtype):
             A = tf.tensor_scatter_nd_update(
                 A, [[q, f], [f, q], [q, r], [r, q], [r, f], [f, r]], tf.constant([-1, -1, 0, 0, 0, 0], dtype)
             )
+            # q and f trade their edge for one to r each; r has two.
+            degree = tf.tensor_scatter_nd_add(degree, [[r]], [2])
             e_q = alpha * tf.gather(E, q)
             E = tf.tensor_scatter_nd_update(E, [[q], [f], [r]], tf.stack([e_q, alpha * tf.gather(E, f), e_q]))
             active = tf.tensor_scatter_nd_update(active, [[r]], [True])
-            return W, E, A, active
+            return W, E, A, active, degree
 
-        def body(i, W, E, A, active, signals):
+        def signal(i, W, E, A, active, degree, end):
             x, weight = X[i], weights[i]
             diff = x[None, :] - W
             d2 = tf.where(active, tf.reduce_sum(diff * diff, axis=1), inf)
@@ -283,29 +302,47 @@ def _gng_fn(dtype):
             # Steps 4-5: weighted error at the winner; the winner and its
             # current neighbours move (each step capped at 1).
             E = tf.tensor_scatter_nd_add(E, [[s1]], [weight * tf.gather(d2, s1)])
-            linked = tf.gather(A, s1) >= 0
-            step = tf.where(linked, tf.minimum(eps_n * weight, 1.0), tf.zeros_like(E))
+            row = tf.gather(A, s1)
+            step = tf.where(row >= 0, tf.minimum(eps_n * weight, 1.0), tf.zeros_like(E))
             step = tf.tensor_scatter_nd_update(step, [[s1]], [tf.minimum(eps_b * weight, 1.0)])
             W = W + step[:, None] * diff
             # Steps 3, 6, 7: edge ageing; a unit left without edges is removed.
-            A, removed = _hebbian_step(A, s1, s2, max_age)
-            active = tf.cond(
-                tf.reduce_any(removed),
-                lambda: active & ~(removed & ~tf.reduce_any(A >= 0, axis=1)),
-                lambda: active,
+            # ``degree`` counts each unit's edges, so that finding the units
+            # left alone reads the winner's row only.
+            new_edge = tf.cast(tf.gather(row, s2) < 0, tf.int32)
+            row, removed = _hebbian_row(row, s2, max_age)
+            lost = tf.cast(removed, tf.int32)
+            degree = degree - lost + new_edge * tf.one_hot(s2, tf.shape(degree)[0], dtype=tf.int32)
+            degree = tf.tensor_scatter_nd_add(degree, [[s1]], [new_edge - tf.reduce_sum(lost)])
+            active = active & ~(removed & (degree == 0))
+            A = _set_row_and_column(A, s1, row + _zero_after(W, degree, active))
+            # Step 9: every error decays; the group's last signal decays
+            # after the insertion that may follow it (step 8).
+            E = E * tf.where(i + 1 < end, decay, tf.ones_like(decay))
+            return i + 1, W, E, A, active, degree, end
+
+        def group(i, W, E, A, active, signals, degree):
+            # The signals up to the next multiple of the interval (or the
+            # chunk's end), then the insertion check of the last one: the
+            # per-signal loop carries no insertion branch.
+            end = tf.minimum(n, i + interval - tf.cast(signals % tf.cast(interval, tf.int64), tf.int32))
+            i_end, W, E, A, active, degree, _ = tf.while_loop(
+                lambda j, *_: j < end, signal, (i, W, E, A, active, degree, end)
             )
-            signals = signals + 1
+            signals = signals + tf.cast(i_end - i, tf.int64)
             can_insert = (
-                tf.equal(signals % interval, 0)
+                tf.equal(signals % tf.cast(interval, tf.int64), 0)
                 & (tf.reduce_sum(tf.cast(active, tf.int32)) < max_units)
                 & tf.reduce_any(tf.gather(A, tf.argmax(tf.where(active, E, -inf), output_type=tf.int32)) >= 0)
             )
-            W, E, A, active = tf.cond(can_insert, lambda: insert(W, E, A, active), lambda: (W, E, A, active))
-            # Step 9: every error decays.
-            return i + 1, W, E * decay, A, active, signals
+            W, E, A, active, degree = tf.cond(
+                can_insert, lambda: insert(W, E, A, active, degree), lambda: (W, E, A, active, degree)
+            )
+            return i_end, W, E * decay, A, active, signals, degree
 
-        _, W, E, A, active, signals = tf.while_loop(
-            lambda i, *_: i < n, body, (tf.constant(0), W, E, A, active, signals)
+        degree = tf.reduce_sum(tf.cast(A >= 0, tf.int32), axis=1)
+        _, W, E, A, active, signals, _ = tf.while_loop(
+            lambda i, *_: i < n, group, (tf.constant(0), W, E, A, active, signals, degree)
         )
         return W, E, A, active, signals
 
