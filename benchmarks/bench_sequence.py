@@ -111,8 +111,10 @@ def main():
     start = time.perf_counter()
     W0, C0 = model._initial_state(prefix, MAP, np.random.RandomState(0))
     W, C = numpy_recsom(prefix, W0, C0, model.unit_coordinates_)
+    trained = time.perf_counter() - start
     labels = numpy_bmus(prefix, W, C)
     row("NumPy transcription", len(prefix), time.perf_counter() - start, labels, prefix)
+    row("  its training alone", len(prefix), trained, labels, prefix)
     result = run_somber(prefix)
     if result is not None:
         row("somber 2.0.1 RecursiveSom", len(prefix), result[0], result[1], prefix)
