@@ -273,7 +273,6 @@ def _gng_fn(dtype):
         eps_b, eps_n, max_age, alpha, decay, max_units = (params[j] for j in range(6))
         max_units = tf.cast(max_units, tf.int32)
         inf = tf.constant(np.inf, dtype)
-        interval = tf.cast(interval, tf.int32)
 
         def insert(W, E, A, active, degree):
             # Fritzke step 8: a unit halfway between the unit q of largest
@@ -325,13 +324,14 @@ def _gng_fn(dtype):
             # The signals up to the next multiple of the interval (or the
             # chunk's end), then the insertion check of the last one: the
             # per-signal loop carries no insertion branch.
-            end = tf.minimum(n, i + interval - tf.cast(signals % tf.cast(interval, tf.int64), tf.int32))
+            left = interval - signals % interval  # in int64: the interval may exceed int32
+            end = i + tf.cast(tf.minimum(tf.cast(n - i, tf.int64), left), tf.int32)
             i_end, W, E, A, active, degree, _ = tf.while_loop(
                 lambda j, *_: j < end, signal, (i, W, E, A, active, degree, end)
             )
             signals = signals + tf.cast(i_end - i, tf.int64)
             can_insert = (
-                tf.equal(signals % tf.cast(interval, tf.int64), 0)
+                tf.equal(signals % interval, 0)
                 & (tf.reduce_sum(tf.cast(active, tf.int32)) < max_units)
                 & tf.reduce_any(tf.gather(A, tf.argmax(tf.where(active, E, -inf), output_type=tf.int32)) >= 0)
             )
