@@ -274,22 +274,36 @@ def _gng_fn(dtype):
         max_units = tf.cast(max_units, tf.int32)
         inf = tf.constant(np.inf, dtype)
 
-        def insert(W, E, A, active, degree):
-            # Fritzke step 8: a unit halfway between the unit q of largest
-            # error and its neighbour f of largest error.
+        def insert(W, E, A, active, degree, signals):
+            # Fritzke step 8, when the signals reach a multiple of the
+            # interval: a unit r halfway between the unit q of largest error
+            # and its neighbour f of largest error. Written as updates that
+            # keep the old values when there is no insertion, not as a
+            # branch: XLA copies the whole ages matrix into and out of a
+            # conditional.
             q = tf.argmax(tf.where(active, E, -inf), output_type=tf.int32)
             linked = tf.gather(A, q) >= 0
             f = tf.argmax(tf.where(linked, E, -inf), output_type=tf.int32)
             r = tf.argmin(tf.cast(active, tf.int32), output_type=tf.int32)
-            W = tf.tensor_scatter_nd_update(W, [[r]], (0.5 * (tf.gather(W, q) + tf.gather(W, f)))[None, :])
-            A = tf.tensor_scatter_nd_update(
-                A, [[q, f], [f, q], [q, r], [r, q], [r, f], [f, r]], tf.constant([-1, -1, 0, 0, 0, 0], dtype)
+            grow = (
+                tf.equal(signals % interval, 0)
+                & (tf.reduce_sum(tf.cast(active, tf.int32)) < max_units)
+                & tf.reduce_any(linked)
+            )
+            W = tf.tensor_scatter_nd_update(
+                W, [[r]], tf.where(grow, 0.5 * (tf.gather(W, q) + tf.gather(W, f)), tf.gather(W, r))[None, :]
             )
             # q and f trade their edge for one to r each; r has two.
-            degree = tf.tensor_scatter_nd_add(degree, [[r]], [2])
-            e_q = alpha * tf.gather(E, q)
-            E = tf.tensor_scatter_nd_update(E, [[q], [f], [r]], tf.stack([e_q, alpha * tf.gather(E, f), e_q]))
-            active = tf.tensor_scatter_nd_update(active, [[r]], [True])
+            pairs = tf.stack([tf.stack(p) for p in ((q, f), (f, q), (q, r), (r, q), (r, f), (f, r))])
+            A = tf.tensor_scatter_nd_update(
+                A, pairs, tf.where(grow, tf.constant([-1, -1, 0, 0, 0, 0], dtype), tf.gather_nd(A, pairs))
+            )
+            degree = tf.tensor_scatter_nd_add(degree, [[r]], [2 * tf.cast(grow, tf.int32)])
+            e_q, e_f = alpha * tf.gather(E, q), alpha * tf.gather(E, f)
+            E = tf.tensor_scatter_nd_update(
+                E, [[q], [f], [r]], tf.where(grow, tf.stack([e_q, e_f, e_q]), tf.gather(E, [q, f, r]))
+            )
+            active = tf.tensor_scatter_nd_update(active, [[r]], [tf.gather(active, r) | grow])
             return W, E, A, active, degree
 
         def signal(i, W, E, A, active, degree, end):
@@ -330,14 +344,7 @@ def _gng_fn(dtype):
                 lambda j, *_: j < end, signal, (i, W, E, A, active, degree, end)
             )
             signals = signals + tf.cast(i_end - i, tf.int64)
-            can_insert = (
-                tf.equal(signals % interval, 0)
-                & (tf.reduce_sum(tf.cast(active, tf.int32)) < max_units)
-                & tf.reduce_any(tf.gather(A, tf.argmax(tf.where(active, E, -inf), output_type=tf.int32)) >= 0)
-            )
-            W, E, A, active, degree = tf.cond(
-                can_insert, lambda: insert(W, E, A, active, degree), lambda: (W, E, A, active, degree)
-            )
+            W, E, A, active, degree = insert(W, E, A, active, degree, signals)
             return i_end, W, E * decay, A, active, signals, degree
 
         degree = tf.reduce_sum(tf.cast(A >= 0, tf.int32), axis=1)
