@@ -50,15 +50,16 @@ def _squared_distances(A, B):
     return tf.maximum(d, 0.0)
 
 
-def _energies(x, context, W, context_dots, context_norms, p1, p2):
+def _energies(x, context_sq, W, context_dots, context_norms, p1, p2):
     """Combined squared distances (n_sequences, n_units) of one step.
 
     ``p1, p2`` are ``alpha, beta`` (recursive) or ``1 - a, a`` (merge). The
-    context part comes from ``context_dots`` (``context @ C^T``) and the
-    units' squared context norms ``context_norms``, which the caller keeps.
+    context part comes from ``context_sq`` (each sequence's squared context
+    norm), ``context_dots`` (``context @ C^T``) and the units' squared
+    context norms ``context_norms``, which the caller keeps.
     """
     to_context = tf.maximum(
-        tf.reduce_sum(context * context, axis=1)[:, None] - 2.0 * context_dots + context_norms[None, :], 0.0
+        context_sq[:, None] - 2.0 * context_dots + context_norms[None, :], 0.0
     )
     return p1 * _squared_distances(x, W) + p2 * to_context
 
@@ -117,7 +118,8 @@ def _train_fn(kind, neighborhood, dtype, jit, single=False):
         def body(t, W, C, context, norms):
             x = X[t]
             dots = tf.matmul(context, C, transpose_b=True)
-            E = _energies(x, context, W, dots, norms, mix[t, 0], mix[t, 1])
+            context_sq = tf.reduce_sum(context * context, axis=1)
+            E = _energies(x, context_sq, W, dots, norms, mix[t, 0], mix[t, 1])
             bmu = tf.argmin(E, axis=1, output_type=tf.int32)
             d2 = squared_distances_to(coordinates, tf.gather(coordinates, bmu), periods, tf)
             # Padded steps have weight 0 and so a step factor of 0.
@@ -128,7 +130,7 @@ def _train_fn(kind, neighborhood, dtype, jit, single=False):
                 b = 1.0 - a
                 new_W = W + a[:, None] * (x[0][None, :] - W)
                 new_C = b[:, None] * C + a[:, None] * y[None, :]
-                norms = b * b * norms + 2.0 * a * b * dots[0] + a * a * tf.reduce_sum(y * y)
+                norms = b * b * norms + 2.0 * a * b * dots[0] + a * a * context_sq[0]
             else:
                 total = tf.reduce_sum(a, axis=0)
                 g = tf.where(total > 1.0, 1.0 / tf.maximum(total, 1.0), tf.ones_like(total))
@@ -168,7 +170,8 @@ def _predict_fn(kind, dtype, full, jit, single=False):
         norms = tf.reduce_sum(C * C, axis=1)
 
         def body(t, context, bmus, energies):
-            E = _energies(X[t], context, W, _context_dots(context, C, single), norms, p1, p2)
+            context_sq = tf.reduce_sum(context * context, axis=1)
+            E = _energies(X[t], context_sq, W, _context_dots(context, C, single), norms, p1, p2)
             bmu = tf.argmin(E, axis=1, output_type=tf.int32)
             kept = E if full else tf.reduce_min(E, axis=1)
             return t + 1, _next_context(kind, E, bmu, W, C, gamma), bmus.write(t, bmu), energies.write(t, kept)
