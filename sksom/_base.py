@@ -11,7 +11,6 @@ the gases, the sequence maps) implements ``_fit(data, partial)`` and
 """
 
 import contextlib
-import copy
 import math
 import os
 from numbers import Integral, Real
@@ -71,17 +70,21 @@ def engine():
 
 @contextlib.contextmanager
 def rollback_on_error(estimator):
-    """Restore the estimator's attributes if the block fails or is interrupted."""
-    # A random state is advanced in place by the failed call: save a copy.
-    saved = {
-        key: copy.deepcopy(value) if isinstance(value, (np.random.RandomState, np.random.Generator)) else value
-        for key, value in estimator.__dict__.items()
-    }
+    """Restore the estimator's attributes if the block fails or is interrupted.
+
+    A random state (the user's ``random_state`` object, or a fitted one) is
+    advanced in place by the failed call: its state is put back into the
+    same object, which stays the one the user passed.
+    """
+    saved = dict(estimator.__dict__)
+    states = {key: value.get_state() for key, value in saved.items() if isinstance(value, np.random.RandomState)}
     try:
         yield
     except BaseException:
         estimator.__dict__.clear()
         estimator.__dict__.update(saved)
+        for key, state in states.items():
+            saved[key].set_state(state)
         raise
 
 
@@ -118,6 +121,43 @@ def check_memory(needed, device, what, advice):
                 f"({needed} bytes) for the codebook and the working set, and "
                 f"{available / 2**30:.2f} GiB ({available} bytes) are available; {advice}."
             )
+
+
+def check_value_range(largest, dtype, n_features):
+    """Reject data whose squared distances would over- or underflow in ``dtype``.
+
+    ``largest`` is the largest absolute value of the data. Too large, the
+    squared distances overflow to inf; too small (but not all zero), they
+    underflow to 0 (CPUs flush subnormals to zero), every unit is equally
+    near and the BMUs are wrong. Either way the result would be silently
+    wrong, so the data must be scaled first.
+    """
+    dtype = np.dtype(dtype)
+    info = np.finfo(dtype)
+    advice = "scale the data" + (" or pass float64." if dtype == np.float32 else ".")
+    high = math.sqrt(info.max / (8.0 * max(1, n_features)))
+    if largest > high:
+        raise ValueError(
+            f"X has values up to {largest:.3g}, too large to compute squared "
+            f"distances in {dtype} (limit {high:.3g}); {advice}"
+        )
+    low = 100.0 * math.sqrt(info.tiny)
+    if 0.0 < largest < low:
+        raise ValueError(
+            f"X has values of at most {largest:.3g}, too small to compute squared distances "
+            f"in {dtype}: they underflow to 0 below {low:.3g}; {advice}"
+        )
+
+
+def relative_weights(sample_weight):
+    """Float64 weights scaled to mean 1 (each one relative to the mean weight).
+
+    Scaled by their largest value first, so that neither tiny weights (whose
+    sum is subnormal) nor huge ones (above the float32 range) over- or
+    underflow on the way; the kernels then cast weights of about 1.
+    """
+    scaled = sample_weight / sample_weight.max()
+    return scaled / scaled.mean()
 
 
 def check_sample_weight(sample_weight, X):
@@ -198,7 +238,9 @@ class BaseMap(VersionStampMixin, ClassNamePrefixFeaturesOutMixin, ClusterMixin, 
         dtype = [np.float64, np.float32] if reset else self.cluster_centers_.dtype
         X, dtype, masked = self._check_input(X, reset, dtype)
         sample_weight = check_sample_weight(sample_weight, X)
-        return ArrayData(X, sample_weight, masked, dtype)
+        # Relative weights: the rules depend on the weights' ratios only (the
+        # automatic map size on their total, kept as given).
+        return ArrayData(X, relative_weights(sample_weight), masked, dtype, weight_total=sample_weight.sum())
 
     def _check_input(self, X, reset, dtype):
         """Validate ``X`` without reading a sliceable dataset whole.
@@ -236,13 +278,7 @@ class BaseMap(VersionStampMixin, ClassNamePrefixFeaturesOutMixin, ClusterMixin, 
             check_rows_observed(X, step)
         # Squared distances are computed in the data's dtype: values so large
         # that they overflow would give an inf codebook, not an error.
-        limit = math.sqrt(np.finfo(dtype).max / (8.0 * max(1, X.shape[1])))
-        largest = max_abs(X, step)
-        if largest > limit:
-            raise ValueError(
-                f"X has values up to {largest:.3g}, too large to compute squared "
-                f"distances in {np.dtype(dtype)} (limit {limit:.3g}); scale the data or pass float64."
-            )
+        check_value_range(max_abs(X, step), dtype, X.shape[1])
         return masked
 
     def _check_test_data(self, X):
@@ -317,7 +353,12 @@ class BaseMap(VersionStampMixin, ClassNamePrefixFeaturesOutMixin, ClusterMixin, 
         if hasattr(model, "fit_predict"):
             labels = model.fit_predict(codebook)
         else:
-            labels = model.fit(codebook).labels_
+            labels = getattr(model.fit(codebook), "labels_", None)
+            if labels is None:
+                raise TypeError(
+                    f"n_clusters={self.n_clusters!r} is not a clusterer: it has neither fit_predict "
+                    "nor labels_ after fit. Pass None, an int, or a clusterer such as KMeans(8)."
+                )
         return np.asarray(labels).astype(np.intp, copy=False)
 
     def _set_labels(self, bmus, unit_labels):

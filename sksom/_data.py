@@ -89,9 +89,12 @@ def check_finite_chunks(X, step, dtype):
 class ArrayData:
     """Validated in-memory, memory-mapped, sparse or sliceable data with weights."""
 
-    def __init__(self, X, sample_weight, masked, dtype=None):
+    def __init__(self, X, sample_weight, masked, dtype=None, weight_total=None):
         self.X = X.tocsr() if sparse.issparse(X) else X
         self.sample_weight = sample_weight
+        # The sum of the weights as the user gave them (``sample_weight`` may
+        # be rescaled): weights count as sample frequencies, e.g. in sizing a map.
+        self.weight_total = float(sample_weight.sum()) if weight_total is None else float(weight_total)
         self.masked = masked
         self.n_samples, self.n_features = X.shape
         self.dtype = np.dtype(X.dtype if dtype is None else dtype)

@@ -11,6 +11,7 @@ graph, ``edges_``, takes the lattice's place for the topographic error, the
 """
 
 import time
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -79,9 +80,29 @@ class _GasMixin:
             )
         return super()._check_values(X, dtype)
 
+    def _check_cluster_count(self, most_units):
+        """Reject an int ``n_clusters`` the gas can never reach, before training."""
+        self._check_n_clusters()
+        if isinstance(self.n_clusters, Integral) and self.n_clusters > most_units:
+            raise ValueError(
+                f"n_clusters={self.n_clusters} is larger than the number of units the gas can have "
+                f"({most_units})."
+            )
+
     def _cluster_units(self, codebook, adjacent):
         if isinstance(self.n_clusters, str):
             return connected_components(adjacent, directed=False)[1].astype(np.intp)
+        n_units = codebook.shape[0]
+        if isinstance(self.n_clusters, Integral) and self.n_clusters > n_units:
+            # Only a growing gas gets here (see _check_cluster_count): it has
+            # not grown enough yet, for example after a first partial_fit.
+            warnings.warn(
+                f"{type(self).__name__} has {n_units} units, fewer than n_clusters={self.n_clusters}; "
+                "each unit is its own cluster until the gas grows.",
+                UserWarning,
+                stacklevel=2,
+            )
+            return np.arange(n_units, dtype=np.intp)
         return super()._cluster_units(codebook, adjacent)
 
     def _ordered_chunks(self, data, step, dtype, rng):
@@ -316,7 +337,13 @@ class NeuralGas(_GasMixin, BaseMap):
 
     def _fit(self, data, partial):
         device = self._resolve_device()
+        self._check_cluster_count(self.n_units)
         if partial and self.__sklearn_is_fitted__():
+            if self.n_units != self.cluster_centers_.shape[0]:
+                raise ValueError(
+                    f"n_units={self.n_units} differs from the {self.cluster_centers_.shape[0]} units of the "
+                    "fitted gas; partial_fit continues the fitted gas. Call fit to start a new one."
+                )
             rng, codebook, n_iter = self._random_state, self.cluster_centers_, self.n_iter_
             ages = _ages_to_dense(self._edge_ages, self.n_units, codebook.dtype)
         else:
@@ -515,7 +542,8 @@ class GrowingNeuralGas(_GasMixin, BaseMap):
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "eps_winner": [Interval(Real, 0, 1, closed="right")],
         "eps_neighbor": [Interval(Real, 0, 1, closed="both")],
-        "insertion_interval": [Interval(Integral, 1, None, closed="left")],
+        # Counted in int64 by the kernel.
+        "insertion_interval": [Interval(Integral, 1, np.iinfo(np.int64).max, closed="both")],
         "max_age": [Interval(Integral, 0, None, closed="left")],
         "error_decay": [Interval(Real, 0, 1, closed="both")],
         "global_error_decay": [Interval(Real, 0, 1, closed="right")],
@@ -601,6 +629,7 @@ class GrowingNeuralGas(_GasMixin, BaseMap):
                 f"max_units={self.max_units} exceeds the {engine().MAX_CAPACITY} units supported: "
                 "the edge ages are held as a dense (max_units, max_units) matrix."
             )
+        self._check_cluster_count(self.max_units)
         capacity = engine().gas_capacity(self.max_units)
         if partial and self.__sklearn_is_fitted__():
             rng, n_iter = self._random_state, self.n_iter_

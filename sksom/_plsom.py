@@ -53,6 +53,15 @@ def extreme_rows(data, step):
     return data.rows(np.unique(found), np.float64)
 
 
+def _extremes_among(rows):
+    """The distinct rows of ``rows`` that attain the minimum or maximum of some feature (NaN ignored)."""
+    observed = ~np.isnan(rows)
+    seen = observed.any(axis=0)
+    low = np.where(observed, rows, np.inf).argmin(axis=0)[seen]
+    high = np.where(observed, rows, -np.inf).argmax(axis=0)[seen]
+    return rows[np.unique(np.concatenate([low, high]))]
+
+
 def squared_diameter(rows):
     """Largest squared distance between two rows, over the features both observe."""
     observed = ~np.isnan(rows)
@@ -71,15 +80,26 @@ def start_normaliser(estimator, data, step, fresh):
     """Set ``_plsom_r``, the normaliser ``r``, for a call to ``fit`` or ``partial_fit``.
 
     PLSOM: the largest squared error of earlier calls (0 on a fresh start, so
-    that the first sample sets it). PLSOM2: the diameter of this
-    call's data, whatever came before; a call whose samples are all equal
-    (diameter 0, e.g. a single-sample ``partial_fit``) keeps the earlier one.
+    that the first sample sets it). PLSOM2: the diameter of this call's
+    data, whatever came before. A call whose samples are all equal (diameter
+    0, e.g. a single-sample ``partial_fit`` of a stream) takes the diameter
+    of its data together with the data of the calls before it, back to the
+    last call that had a diameter of its own: their extreme rows are kept
+    in ``_plsom_extremes``, so that a stream of single samples is normalised
+    by the spread it has shown so far.
     """
     previous = 0.0 if fresh else float(getattr(estimator, "_plsom_r", 0.0))
-    if estimator.algorithm == "plsom2":
-        estimator._plsom_r = float(np.sqrt(squared_diameter(extreme_rows(data, step)))) or previous
-    else:
+    if estimator.algorithm != "plsom2":
         estimator._plsom_r = previous
+        return
+    rows = extreme_rows(data, step)
+    diameter = float(np.sqrt(squared_diameter(rows)))
+    kept = None if fresh else getattr(estimator, "_plsom_extremes", None)
+    if diameter == 0.0 and kept is not None and kept.shape[1] == rows.shape[1]:
+        rows = _extremes_among(np.vstack([kept, rows]))
+        diameter = float(np.sqrt(squared_diameter(rows)))
+    estimator._plsom_extremes = rows
+    estimator._plsom_r = diameter or previous
 
 
 def run_epoch(estimator, kernels, data, codebook, map_size, step, rng, device):

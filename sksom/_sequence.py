@@ -17,7 +17,16 @@ from sklearn.utils import Bunch, check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from ._base import BaseMap, LATTICE_PARAMETER_CONSTRAINTS, LatticeMixin, check_sample_weight, engine, rollback_on_error
+from ._base import (
+    BaseMap,
+    LATTICE_PARAMETER_CONSTRAINTS,
+    LatticeMixin,
+    check_sample_weight,
+    check_value_range,
+    engine,
+    relative_weights,
+    rollback_on_error,
+)
 from ._progress import report_epoch
 from ._topology import check_map_size, lattice_periods, unit_coordinates
 
@@ -50,7 +59,14 @@ def check_lengths(lengths, n_samples):
     if (array <= 0).any():
         bad = int(array[array <= 0][0])
         raise ValueError(f"lengths must be positive: every sequence has at least one step; got {bad}.")
-    total = int(array.sum())
+    # Each length at most n_samples and at most n_samples of them: the sum
+    # cannot overflow int64 (it would wrap round to a value that may match).
+    if array.size > n_samples or (array > n_samples).any():
+        raise ValueError(
+            f"lengths sum to more than the {n_samples} rows of X; lengths must add up to "
+            "the number of rows of X (the concatenated sequences)."
+        )
+    total = int(array.astype(np.int64).sum())
     if total != n_samples:
         raise ValueError(
             f"lengths sum to {total}, but X has {n_samples} rows; lengths must add up to "
@@ -126,7 +142,9 @@ class RecursiveSOM(LatticeMixin, BaseMap):
     Sequences are passed as in hmmlearn: ``X`` holds the concatenated
     sequences, one time step per row, and ``lengths`` the length of each.
     The sequences train in lockstep, step ``t`` of all of them at once, in one
-    compiled TensorFlow loop over time.
+    compiled TensorFlow loop over time. Shorter sequences are padded to the
+    longest, so an epoch costs ``n_sequences`` times the longest length:
+    group sequences of very uneven lengths (see the user guide).
 
     Parameters
     ----------
@@ -331,12 +349,26 @@ class RecursiveSOM(LatticeMixin, BaseMap):
                 )
         return size
 
-    def _check_sequences(self, X, lengths, reset):
-        """Validated ``X`` (float32 or float64) and lengths."""
-        dtype = [np.float64, np.float32] if reset else self.cluster_centers_.dtype
+    def _check_sequences(self, X, lengths, reset, dtype=None):
+        """Validated ``X`` (float32 or float64, else ``dtype``) and lengths."""
+        if dtype is None:
+            dtype = [np.float64, np.float32] if reset else self.cluster_centers_.dtype
         X = validate_data(self, X, reset=reset, dtype=dtype, ensure_min_samples=1)
         lengths = check_lengths(lengths, X.shape[0])
+        compute = X.dtype if reset else np.promote_types(X.dtype, self.cluster_centers_.dtype)
+        # The distances are squared in the compute dtype.
+        check_value_range(float(np.abs(X).max()), compute, X.shape[1])
         return X, lengths
+
+    def _check_fitted_context(self):
+        """Reject a ``context`` other than the fitted map's: its contexts mean something else."""
+        fitted = getattr(self, "_fitted_context", self.context)
+        if self.context != fitted:
+            raise ValueError(
+                f"context={self.context!r} differs from the fitted map's context={fitted!r}: its "
+                f"contexts_ (shape {self.contexts_.shape}) belong to that model. Set context={fitted!r} "
+                "back, or call fit to train a new map."
+            )
 
     # -- fitting --------------------------------------------------------------
 
@@ -366,6 +398,7 @@ class RecursiveSOM(LatticeMixin, BaseMap):
 
     def _fit(self, X, lengths, sample_weight, partial):
         map_size = self._check_map_size()
+        self._check_radii()
         device = self._resolve_device()
         fresh = not (partial and self.__sklearn_is_fitted__())
         if fresh:
@@ -374,6 +407,7 @@ class RecursiveSOM(LatticeMixin, BaseMap):
             n_iter = 0
             coordinates = unit_coordinates(map_size, self.topology)
         else:
+            self._check_fitted_context()
             if tuple(self.map_size_) != map_size:
                 raise ValueError(
                     f"map_size={self.map_size!r} differs from the fitted map {self.map_size_}; "
@@ -381,7 +415,7 @@ class RecursiveSOM(LatticeMixin, BaseMap):
                 )
             W, C, n_iter, coordinates = self.cluster_centers_, self.contexts_, self.n_iter_, self.unit_coordinates_
         periods = lattice_periods(map_size, self.topology, self.periodic)
-        relative = sample_weight * (len(sample_weight) / sample_weight.sum())
+        relative = relative_weights(sample_weight)
         layout = _Layout(lengths, X.shape[1])
         epochs = 1 if partial else self.max_iter
         dtype = X.dtype
@@ -414,6 +448,7 @@ class RecursiveSOM(LatticeMixin, BaseMap):
         quantization_error = float(np.average(np.linalg.norm(X - W[bmus], axis=1), weights=sample_weight))
         self.cluster_centers_ = W
         self.contexts_ = C
+        self._fitted_context = self.context
         self.map_size_ = map_size
         self.unit_coordinates_ = coordinates
         self.n_iter_ = n_iter + epochs
@@ -440,12 +475,19 @@ class RecursiveSOM(LatticeMixin, BaseMap):
         return bmus.astype(np.intp), energies
 
     def _test_steps(self, X, lengths, full=False):
+        """``X`` as given, its lengths, and the BMUs and combined distances of its steps.
+
+        Computed in the wider of X's dtype and the map's, as the other
+        estimators do; :meth:`transform` returns X's dtype.
+        """
         check_is_fitted(self)
-        X, lengths = self._check_sequences(X, lengths, reset=False)
-        dtype = X.dtype
+        self._check_fitted_context()
+        X, lengths = self._check_sequences(X, lengths, reset=False, dtype=[np.float64, np.float32])
+        dtype = np.promote_types(X.dtype, self.cluster_centers_.dtype)
         W = self.cluster_centers_.astype(dtype, copy=False)
         C = self.contexts_.astype(dtype, copy=False)
-        return X, lengths, self._predict_steps(X, _Layout(lengths, X.shape[1]), W, C, self._resolve_device(), full)
+        layout = _Layout(lengths, X.shape[1])
+        return X, lengths, self._predict_steps(X.astype(dtype, copy=False), layout, W, C, self._resolve_device(), full)
 
     # -- public API -----------------------------------------------------------
 
@@ -595,7 +637,8 @@ class RecursiveSOM(LatticeMixin, BaseMap):
         distances : ndarray of shape (n_samples, n_units)
             In the dtype of ``X`` (float32 stays float32).
         """
-        return np.sqrt(self._test_steps(X, lengths, full=True)[2][1])
+        X, _, (_, energies) = self._test_steps(X, lengths, full=True)
+        return np.sqrt(energies).astype(X.dtype, copy=False)
 
     def score(self, X, y=None, lengths=None, sample_weight=None):
         """Minus the mean combined distance of each step to its BMU (higher is better).
@@ -653,7 +696,7 @@ class RecursiveSOM(LatticeMixin, BaseMap):
             ``mean_depth``: the mean depth weighted by hits. ``symbols``:
             ndarray of shape (n_symbols, n_features), the row of each symbol.
         """
-        if not (isinstance(max_depth, Integral) and max_depth >= 1):
+        if not (isinstance(max_depth, Integral) and not isinstance(max_depth, (bool, np.bool_)) and max_depth >= 1):
             raise ValueError(f"max_depth must be a positive int; got {max_depth!r}.")
         X, lengths, (bmus, _) = self._test_steps(X, lengths)
         rows, first, codes = np.unique(X, axis=0, return_index=True, return_inverse=True)
@@ -712,7 +755,8 @@ class RecursiveSOM(LatticeMixin, BaseMap):
             The weight vector of the unit of each step.
         """
         check_is_fitted(self)
-        if not (isinstance(n_steps, Integral) and n_steps >= 1):
+        self._check_fitted_context()
+        if not (isinstance(n_steps, Integral) and not isinstance(n_steps, (bool, np.bool_)) and n_steps >= 1):
             raise ValueError(f"n_steps must be a positive int; got {n_steps!r}.")
         W = self.cluster_centers_.astype(np.float64)
         C = self.contexts_.astype(np.float64)
@@ -725,7 +769,7 @@ class RecursiveSOM(LatticeMixin, BaseMap):
         activation = np.zeros(C.shape[1])
         if start is None:
             unit = best_context(activation)
-        elif isinstance(start, Integral) and 0 <= start < n_units:
+        elif isinstance(start, Integral) and not isinstance(start, (bool, np.bool_)) and 0 <= start < n_units:
             unit = int(start)
         else:
             raise ValueError(f"start must be a unit index in [0, {n_units}) or None; got {start!r}.")

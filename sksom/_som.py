@@ -339,8 +339,8 @@ class SOMClusterer(LatticeMixin, BaseMap):
                     "map_size explicitly with n_rows * n_columns equal to that."
                 )
             stats = weighted_statistics(data, step)
-            _, variances, _, total_weight = stats
-            map_size = _auto_map_size(total_weight, variances, self.topology)
+            variances = stats[1]
+            map_size = _auto_map_size(data.weight_total, variances, self.topology)
         else:
             map_size = tuple(int(s) for s in self.map_size)
         check_map_size(map_size, self.topology, self.periodic)

@@ -565,8 +565,14 @@ def temporal_quantization_error(X, labels, *, max_lag, lengths=None):
         raise ValueError(f"labels has shape {labels.shape}; expected ({X.shape[0]},), one unit per row of X.")
     if not np.issubdtype(labels.dtype, np.integer):
         raise ValueError(f"labels must be integer unit indices; got dtype {labels.dtype}.")
-    if not (isinstance(max_lag, numbers.Integral) and max_lag >= 0):
+    if not (isinstance(max_lag, numbers.Integral) and not isinstance(max_lag, (bool, np.bool_)) and max_lag >= 0):
         raise ValueError(f"max_lag must be a non-negative int; got {max_lag!r}.")
+    if max_lag >= X.shape[0]:
+        # No step has a past that far back; the result would be all NaN there.
+        raise ValueError(
+            f"max_lag={max_lag} is not below the {X.shape[0]} steps of X: no step has a past "
+            f"that far back. Use max_lag < {X.shape[0]} (the longest sequence minus 1 at most)."
+        )
     positions = step_positions(check_lengths(lengths, X.shape[0]))
     _, units = np.unique(labels, return_inverse=True)
     n_units = units.max() + 1

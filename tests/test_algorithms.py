@@ -223,12 +223,17 @@ def test_online_sample_weight_scales_the_step_by_the_relative_weight():
     np.testing.assert_allclose(som.cluster_centers_, expected, rtol=1e-9, atol=1e-11)
 
 
-@pytest.mark.parametrize("value", [0.1, 100.0, 1000.0])
-def test_online_uniform_weights_give_the_unweighted_result(value):
-    """Check that uniform weights of any size leave the online fit unchanged, bit for bit."""
+@pytest.mark.parametrize("value, dtype", [(0.1, np.float64), (100.0, np.float64), (1000.0, np.float64),
+                                          (1e39, np.float32), (1e-39, np.float32), (1e-310, np.float64)])
+def test_online_uniform_weights_give_the_unweighted_result(value, dtype):
+    """Check that uniform weights of any size leave the online fit unchanged, bit for bit.
+
+    Also beyond the float32 range with float32 data, and subnormal float64
+    weights (whose n / sum would overflow).
+    """
     # A given initial codebook: the PCA start weighs the data, with its own rounding.
-    plain = _estimator("online", max_iter=3).fit(X)
-    weighted = _estimator("online", max_iter=3).fit(X, sample_weight=np.full(X.shape[0], value))
+    plain = _estimator("online", max_iter=3).fit(X.astype(dtype))
+    weighted = _estimator("online", max_iter=3).fit(X.astype(dtype), sample_weight=np.full(X.shape[0], value))
     np.testing.assert_array_equal(weighted.cluster_centers_, plain.cluster_centers_)
 
 

@@ -17,7 +17,7 @@ from sklearn.datasets import make_circles, make_moons
 from sklearn.metrics import adjusted_rand_score
 
 import sksom
-from sksom import GrowingNeuralGas, NeuralGas
+from sksom import SOMClusterer, GrowingNeuralGas, NeuralGas
 from sksom.metrics import topographic_error_from_bmus
 
 # The issue's clustered data: 200 points around each of 15 centres.
@@ -284,13 +284,41 @@ def test_gng_stops_at_max_units_and_removes_units_compactly():
     ],
     ids=["batch", "online", "gng"],
 )
-def test_uniform_weights_give_the_unweighted_result(estimator):
-    """Check that uniform weights of 100 give exactly the unweighted fit."""
-    X = np.random.default_rng(10).random((40, 2))
+@pytest.mark.parametrize("dtype, value", [(np.float64, 100.0), (np.float32, 1e39), (np.float32, 1e-39)])
+def test_uniform_weights_give_the_unweighted_result(estimator, dtype, value):
+    """Check that uniform weights of any size give the unweighted fit.
+
+    Also weights beyond the float32 range (1e39) and below its normal range
+    (1e-39) with float32 data: weights are made relative before any cast.
+    """
+    X = np.random.default_rng(10).random((40, 2)).astype(dtype)
     plain = estimator.fit(X).cluster_centers_.copy()
-    weighted = estimator.fit(X, sample_weight=np.full(40, 100.0)).cluster_centers_
-    # Sequential rules: a relative weight of exactly 1. Batch: sums scaled by 100, rounding aside.
-    np.testing.assert_allclose(weighted, plain, rtol=1e-13, atol=0)
+    weighted = estimator.fit(X, sample_weight=np.full(40, value)).cluster_centers_
+    # Relative weights of exactly 1.
+    np.testing.assert_array_equal(weighted, plain)
+
+
+@pytest.mark.parametrize(
+    "estimator",
+    [
+        SOMClusterer((2, 2), init="random", max_iter=2),
+        NeuralGas(n_units=4, max_iter=2),
+        GrowingNeuralGas(max_units=5, max_iter=2, insertion_interval=5),
+    ],
+    ids=["som", "ng", "gng"],
+)
+def test_failed_fit_keeps_the_users_random_state_object(estimator, monkeypatch):
+    """Check that a failed fit puts the random state back into the very object the user passed."""
+    rng = np.random.RandomState(0)
+    estimator.set_params(random_state=rng)
+    engine = sksom._base.engine()
+    for name in ("batch_epoch", "neural_gas_batch_epoch", "neural_gas_batch_epochs", "growing_neural_gas"):
+        monkeypatch.setattr(engine, name, _fail)
+    with pytest.raises(RuntimeError, match="device lost"):
+        estimator.fit(TINY)  # the initial units were drawn from rng
+    assert estimator.get_params()["random_state"] is rng
+    assert not hasattr(estimator, "cluster_centers_")
+    np.testing.assert_array_equal(rng.random_sample(3), np.random.RandomState(0).random_sample(3))
 
 
 def test_batch_ng_weight_two_equals_a_duplicated_row():
@@ -456,6 +484,10 @@ BAD_PARAMS = [
     (GrowingNeuralGas, dict(insertion_interval=0), r"insertion_interval"),
     (GrowingNeuralGas, dict(init=np.zeros((1, 2))), r"init has shape \(1, 2\); expected \(n_start, n_features\)"),
     (GrowingNeuralGas, dict(init="random"), r"init"),
+    (GrowingNeuralGas, dict(insertion_interval=2**70), r"insertion_interval"),
+    (GrowingNeuralGas, dict(max_units=4, n_clusters=5), r"n_clusters=5 is larger than the number of units .*\(4\)"),
+    (NeuralGas, dict(n_clusters=True), r"n_clusters .*bool"),
+    (GrowingNeuralGas, dict(n_clusters=True), r"n_clusters .*bool"),
 ]
 
 
@@ -464,6 +496,66 @@ def test_bad_parameters_raise(cls, params, message):
     """Check that each bad parameter raises a ValueError naming it."""
     with pytest.raises(ValueError, match=message):
         cls(max_iter=1, **params).fit(TINY)
+
+
+@pytest.mark.parametrize(
+    "estimator",
+    [SOMClusterer((2, 2), max_iter=1), SOMClusterer((2, 2), algorithm="plsom", max_iter=1),
+     NeuralGas(n_units=3, max_iter=1), GrowingNeuralGas(max_units=4, max_iter=1)],
+    ids=["som", "plsom", "ng", "gng"],
+)
+def test_values_whose_squares_underflow_are_rejected(estimator):
+    """Check a clear error, not all-zero distances and wrong BMUs, for float32 data near 1e-20.
+
+    Zero data (constant) and the same values in float64 still fit.
+    """
+    with pytest.raises(ValueError, match="too small to compute squared distances in float32"):
+        estimator.fit((TINY * 1e-20).astype(np.float32))
+    assert not hasattr(estimator, "cluster_centers_")
+    fitted = estimator.fit(TINY * 1e-20)
+    assert np.unique(fitted.predict(TINY * 1e-20)).size > 1
+    estimator.fit(np.zeros((12, 2), dtype=np.float32))
+
+
+def test_n_clusters_that_is_not_a_clusterer_is_a_type_error():
+    """Check that n_clusters=PCA() (an estimator without labels) says it is not a clusterer."""
+    from sklearn.decomposition import PCA
+
+    ng = NeuralGas(n_units=4, max_iter=1, n_clusters=PCA(1), random_state=0)
+    with pytest.raises(TypeError, match="not a clusterer"):
+        ng.fit(TINY)
+    assert not hasattr(ng, "cluster_centers_")
+
+
+def test_gng_streams_with_n_clusters_before_it_has_the_units():
+    """Check that partial_fit with an int n_clusters works while the gas has fewer units than clusters.
+
+    Until it grows, each unit is its own cluster (with a warning); then the
+    units are grouped into n_clusters regions.
+    """
+    gng = GrowingNeuralGas(max_units=12, insertion_interval=5, n_clusters=3, random_state=0)
+    with pytest.warns(UserWarning, match="2 units, fewer than n_clusters=3"):
+        gng.partial_fit(RING[:4])
+    assert gng.n_units_ == 2
+    np.testing.assert_array_equal(gng.unit_labels_, [0, 1])
+    np.testing.assert_array_equal(gng.labels_, gng.best_matching_unit(RING[:4]))
+    for start in range(4, len(RING), 4):
+        gng.partial_fit(RING[start : start + 4])
+    assert gng.n_units_ >= 3
+    assert len(np.unique(gng.unit_labels_)) == 3
+    np.testing.assert_array_equal(gng.predict(RING), gng.unit_labels_[gng.best_matching_unit(RING)])
+
+
+@pytest.mark.parametrize("n_units", [3, 6])
+@pytest.mark.parametrize("algorithm", ["batch", "online"])
+def test_ng_partial_fit_with_another_n_units_raises(n_units, algorithm):
+    """Check that partial_fit after set_params(n_units=...) is refused and the fit is kept."""
+    ng = NeuralGas(n_units=4, max_iter=2, algorithm=algorithm, random_state=0).fit(TINY)
+    centers = ng.cluster_centers_.copy()
+    with pytest.raises(ValueError, match=f"n_units={n_units} differs from the 4 units of the fitted gas"):
+        ng.set_params(n_units=n_units).partial_fit(TINY)
+    np.testing.assert_array_equal(ng.cluster_centers_, centers)
+    assert ng.edges_.shape == (4, 4) and ng.n_iter_ == 2
 
 
 def test_partial_fit_with_fewer_max_units_than_fitted_raises():

@@ -141,12 +141,34 @@ def test_plsom2_single_sample_call_keeps_the_normaliser():
     assert som._plsom_r == r > 0
 
 
+@pytest.mark.parametrize("value, dtype", [(7.5, np.float64), (1e39, np.float32), (1e-39, np.float32), (1e-310, np.float64)])
 @pytest.mark.parametrize("algorithm", ["plsom", "plsom2"])
-def test_plsom_uniform_weights_of_any_size_change_nothing(algorithm):
-    """Check that uniform weights of any size give exactly the unweighted result."""
-    plain = _plsom(algorithm=algorithm, max_iter=2).fit(X)
-    weighted = _plsom(algorithm=algorithm, max_iter=2).fit(X, sample_weight=np.full(len(X), 7.5))
-    np.testing.assert_allclose(weighted.cluster_centers_, plain.cluster_centers_, rtol=1e-12, atol=1e-14)
+def test_plsom_uniform_weights_of_any_size_change_nothing(algorithm, value, dtype):
+    """Check that uniform weights of any size give exactly the unweighted result (float32 too)."""
+    plain = _plsom(algorithm=algorithm, max_iter=2).fit(X.astype(dtype))
+    weighted = _plsom(algorithm=algorithm, max_iter=2).fit(X.astype(dtype), sample_weight=np.full(len(X), value))
+    np.testing.assert_array_equal(weighted.cluster_centers_, plain.cluster_centers_)
+
+
+def test_plsom2_learns_from_a_stream_of_single_samples():
+    """Check that plsom2 fed one sample per partial_fit normalises by the spread seen so far.
+
+    One feature: PLSOM2's diameter estimate is then exactly max - min.
+    """
+    stream = np.random.default_rng(4).uniform(-2.0, 3.0, size=(60, 1))
+    som = SOMClusterer((1, 5), algorithm="plsom2", random_state=0)
+    som.partial_fit(stream[:1])
+    assert som._plsom_r == 0.0  # one sample: no spread yet
+    for k in range(2, len(stream) + 1):
+        som.partial_fit(stream[k - 1 : k])
+        seen = stream[:k]
+        assert som._plsom_r == pytest.approx(seen.max() - seen.min(), rel=1e-12)
+    # The units spread over the data instead of staying on the first sample.
+    centers = som.cluster_centers_[:, 0]
+    assert np.ptp(centers) > 0.5 * np.ptp(stream)
+    # A later call with spread of its own uses its own diameter again.
+    som.partial_fit(stream[:10])
+    assert som._plsom_r == pytest.approx(np.ptp(stream[:10]), rel=1e-12)
 
 
 def test_plsom_missing_values_use_observed_features():

@@ -319,6 +319,12 @@ def test_temporal_quantization_error_by_hand():
         (dict(labels=[0.5, 1, 0, 0, 1]), "integer unit indices"),
         (dict(max_lag=-1), "max_lag"),
         (dict(lengths=[2, 2]), "lengths sum to 4"),
+        (dict(lengths=[2**62, 2**62, 2**62, 2**62 + 5]), "lengths sum to more than the 5 rows"),
+        (dict(max_lag=True), "max_lag"),
+        # Only lags below the number of rows have pasts (and the array would
+        # have max_lag + 1 entries).
+        (dict(max_lag=5), "max_lag=5 is not below the 5 steps"),
+        (dict(max_lag=10**12), "max_lag=1000000000000 is not below"),
     ],
 )
 def test_temporal_quantization_error_bad_input(kwargs, message):
@@ -342,6 +348,10 @@ def test_temporal_quantization_error_bad_input(kwargs, message):
         ([True] * 8, "must be integers"),
         ([[5, 3]], "1-D array"),
         ([], "1-D array"),
+        # Their int64 sum wraps round to 8: each length alone is too long.
+        ([2**62, 2**62, 2**62, 2**62 + 8], "lengths sum to more than the 8 rows"),
+        (np.array([2**63, 2**63 + 8], dtype=np.uint64), "lengths sum to more than the 8 rows"),
+        ([1] * 9, "lengths sum to more than the 8 rows"),
     ],
 )
 def test_bad_lengths(lengths, message):
@@ -403,6 +413,60 @@ def test_pickle_round_trip(markov_model):
     np.testing.assert_array_equal(clone.generate(50), model.generate(50))
 
 
+def test_changed_context_is_refused_until_refit():
+    """Check that partial_fit, predict, transform and generate refuse a context other than the fitted one."""
+    model = RecursiveSOM(map_size=(2, 3), max_iter=1, random_state=0).fit(X_two, lengths=LENGTHS_TWO)
+    contexts = model.contexts_.copy()
+    model.set_params(context="merge")
+    for call in (
+        lambda: model.partial_fit(X_two, lengths=LENGTHS_TWO),
+        lambda: model.predict(X_two, LENGTHS_TWO),
+        lambda: model.transform(X_two),
+        lambda: model.generate(3),
+    ):
+        with pytest.raises(ValueError, match="context='merge' differs from the fitted map's context='recursive'"):
+            call()
+    np.testing.assert_array_equal(model.contexts_, contexts)
+    assert model.n_iter_ == 1
+    # Back to the fitted context, everything works; fit starts a merge map.
+    model.set_params(context="recursive").predict(X_two, LENGTHS_TWO)
+    assert model.set_params(context="merge").fit(X_two).contexts_.shape == (6, 2)
+
+
+@pytest.mark.parametrize("context", ["recursive", "merge"])
+def test_values_whose_squares_overflow_or_underflow_are_rejected(context):
+    """Check a clear error, not wrong BMUs, for data too large or too small to square."""
+    model = RecursiveSOM(map_size=(2, 3), context=context, max_iter=1, random_state=0).fit(X_two)
+    centers = model.cluster_centers_.copy()
+    with pytest.raises(ValueError, match="too large to compute squared distances in float64"):
+        model.predict(X_two * 1e200)
+    with pytest.raises(ValueError, match="too large to compute squared distances in float64"):
+        model.partial_fit(X_two * 1e160)
+    np.testing.assert_array_equal(model.cluster_centers_, centers)
+    with pytest.raises(ValueError, match="too small to compute squared distances in float32"):
+        RecursiveSOM(map_size=(2, 3), context=context).fit((X_two * 1e-20).astype(np.float32))
+    with pytest.raises(ValueError, match="radius_end=1e-20 is below"):
+        RecursiveSOM(map_size=(2, 3), context=context, radius_end=1e-20).fit(X_two)
+
+
+def test_transform_is_computed_in_the_wider_dtype_and_returned_in_xs():
+    """Check transform's dtype rule: computed in the wider of X's and the map's, returned in X's."""
+    X32 = X_two.astype(np.float32)
+    model32 = RecursiveSOM(map_size=(2, 3), max_iter=1, random_state=0).fit(X32)
+    # The float32 map promoted to float64, computed on float64 data.
+    model64 = pickle.loads(pickle.dumps(model32))
+    model64.cluster_centers_ = model32.cluster_centers_.astype(np.float64)
+    model64.contexts_ = model32.contexts_.astype(np.float64)
+    wide = model32.transform(X_two)
+    assert wide.dtype == np.float64
+    np.testing.assert_array_equal(wide, model64.transform(X_two))
+    # A float64 map on float32 data: computed in float64, returned in float32.
+    narrow = model64.transform(X32)
+    assert narrow.dtype == np.float32
+    np.testing.assert_array_equal(narrow, model64.transform(X32.astype(np.float64)).astype(np.float32))
+    assert model32.transform(X32).dtype == np.float32
+
+
 def test_generate_arguments():
     """Check generate's start and n_steps validation and the start unit."""
     model = RecursiveSOM(map_size=(2, 3), max_iter=1, random_state=0).fit(X_two, lengths=LENGTHS_TWO)
@@ -411,3 +475,9 @@ def test_generate_arguments():
         model.generate(5, start=6)
     with pytest.raises(ValueError, match="n_steps must be a positive int"):
         model.generate(0)
+    with pytest.raises(ValueError, match="n_steps must be a positive int"):
+        model.generate(True)
+    with pytest.raises(ValueError, match="start must be a unit index"):
+        model.generate(3, start=True)
+    with pytest.raises(ValueError, match="max_depth must be a positive int"):
+        model.receptive_fields(X_two, LENGTHS_TWO, max_depth=True)

@@ -166,6 +166,18 @@ def test_auto_map_size_follows_the_toolbox_heuristic():
     assert np.ptp(first_column) > np.ptp(som.cluster_centers_.reshape(n_rows, n_columns, 3)[0, :, 0])
 
 
+def test_auto_map_size_counts_weights_as_frequencies():
+    """Check that map_size='auto' sizes a map from weights as from the repeated samples they stand for."""
+    rng = np.random.RandomState(1)
+    X = rng.normal(size=(100, 2)) * [3.0, 1.0]
+    weights = np.full(100, 4.0)
+    weighted = SOMClusterer(max_iter=1).fit(X, sample_weight=weights)
+    repeated = SOMClusterer(max_iter=1).fit(np.repeat(X, 4, axis=0))
+    assert weighted.map_size_ == repeated.map_size_
+    # 5 sqrt(400) = 100 units, not the 5 sqrt(100) = 50 of the unweighted rows.
+    assert abs(np.prod(weighted.map_size_) - 100) <= 8
+
+
 # -- outputs ---------------------------------------------------------------------
 
 
