@@ -66,4 +66,11 @@ MUTANTS = [
         "new": "lattice_periods(map_size, estimator.topology, False),",
         "tests": _TESTS,
     },
+    {
+        "name": "plsom2: a call without spread keeps the earlier diameter (a single-sample stream never learns)",
+        "file": "sksom/_plsom.py",
+        "old": "if diameter == 0.0 and kept is not None and kept.shape[1] == rows.shape[1]:",
+        "new": "if False:",
+        "tests": ["tests/test_plsom.py::test_plsom2_learns_from_a_stream_of_single_samples"],
+    },
 ]

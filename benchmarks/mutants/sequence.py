@@ -57,8 +57,36 @@ MUTANTS = [
     {
         "name": "sample weights used raw instead of relative to their mean",
         "file": _SEQ,
-        "old": "relative = sample_weight * (len(sample_weight) / sample_weight.sum())",
+        "old": "relative = relative_weights(sample_weight)",
         "new": "relative = sample_weight",
         "tests": _TESTS,
+    },
+    {
+        "name": "lengths summed without the overflow guard (an int64 sum wraps round)",
+        "file": _SEQ,
+        "old": "if array.size > n_samples or (array > n_samples).any():",
+        "new": "if False:",
+        "tests": ["tests/test_sequence.py::test_bad_lengths"],
+    },
+    {
+        "name": "a changed context is not checked against the fitted one",
+        "file": _SEQ,
+        "old": "        if self.context != fitted:",
+        "new": "        if False:",
+        "tests": ["tests/test_sequence.py::test_changed_context_is_refused_until_refit"],
+    },
+    {
+        "name": "prediction computed in X's dtype instead of the wider one",
+        "file": _SEQ,
+        "old": "dtype = np.promote_types(X.dtype, self.cluster_centers_.dtype)",
+        "new": "dtype = X.dtype",
+        "tests": ["tests/test_sequence.py::test_transform_is_computed_in_the_wider_dtype_and_returned_in_xs"],
+    },
+    {
+        "name": "RecursiveSOM skips the value-range check",
+        "file": _SEQ,
+        "old": "check_value_range(float(np.abs(X).max()), compute, X.shape[1])",
+        "new": "pass",
+        "tests": ["tests/test_sequence.py::test_values_whose_squares_overflow_or_underflow_are_rejected"],
     },
 ]
