@@ -84,28 +84,51 @@ def step_positions(lengths):
 class _Layout:
     """Where each row of the concatenated sequences sits in the lockstep blocks.
 
-    Step ``t`` of sequence ``s`` is row ``index[t, s]`` of ``X`` (-1 past the
-    end of a short sequence).
+    Sequences are ordered longest first, so that the sequences still running
+    at any step are a prefix of that order. Step ``t`` of the ``j``-th
+    sequence in it is row ``index[t, j]`` of ``X`` (-1 past its end).
+
+    Time is cut into blocks of ``block`` steps (a power of two, so that XLA
+    compiles for a few shapes only). A block holds only the sequences still
+    running at its first step, its width, and it ends early where the
+    sequences still running fall to half its width or fewer: the next block
+    is then narrower. Sequences that have ended are left out, not padded,
+    which changes nothing in the results (their padded steps move nothing)
+    but keeps the cost near the number of steps, however uneven the lengths.
     """
 
     def __init__(self, lengths, n_features):
         self.lengths = lengths
         self.n_steps = int(lengths.max())
         n_sequences = len(lengths)
+        # Longest first; ties keep the order of X (a stable sort).
+        self.order = np.argsort(-lengths, kind="stable")
+        ordered = lengths[self.order]
+        starts = (np.cumsum(lengths) - lengths)[self.order]
         t = np.arange(self.n_steps)[:, None]
-        self.index = np.where(t < lengths[None, :], (np.cumsum(lengths) - lengths)[None, :] + t, -1)
+        self.index = np.where(t < ordered[None, :], starts[None, :] + t, -1)
         per_step = max(1, n_sequences * max(1, n_features))
         largest = max(8, 1 << (max(1, _BLOCK_ELEMENTS // per_step)).bit_length() - 1)
-        # A power of two, so that XLA compiles for a few block shapes only.
         self.block = min(_BLOCK_MAX_STEPS, largest, max(8, 1 << (self.n_steps - 1).bit_length()))
+        # (start, steps, width) of each block. running[t]: sequences at step t.
+        running = np.searchsorted(-ordered, -np.arange(self.n_steps), side="left")
+        self.spans = []
+        start = 0
+        while start < self.n_steps:
+            width = int(running[start])
+            stop = min(start + self.block, self.n_steps)
+            if width > 1:
+                # The first step from which half the width or fewer still run.
+                stop = min(stop, start + 1 + int(np.searchsorted(-running[start + 1 : stop], -(width // 2), side="left")))
+            self.spans.append((start, stop - start, width))
+            start = stop
 
     def blocks(self, *arrays):
-        """For each time block: ``(start, n, padded)`` with each array gathered
-        to (block, n_sequences, ...) and zero on padding."""
-        for start in range(0, self.n_steps, self.block):
-            index = self.index[start : start + self.block]
-            n = index.shape[0]
-            padded = np.full((self.block, index.shape[1]), -1)
+        """For each time block: ``(start, n, gathered)``, each array gathered to
+        (block, width, ...) and zero on padding."""
+        for start, n, width in self.spans:
+            index = self.index[start : start + n, :width]
+            padded = np.full((self.block, width), -1)
             padded[:n] = index
             valid = padded >= 0
             gathered = []
@@ -116,11 +139,11 @@ class _Layout:
             yield start, n, gathered
 
     def unpad(self, per_block, n_rows):
-        """Rows of the concatenated sequences from per-block (n, n_sequences, ...) outputs."""
+        """Rows of the concatenated sequences from per-block (n, width, ...) outputs."""
         first = per_block[0]
         out = np.empty((n_rows,) + first.shape[2:], dtype=first.dtype)
-        for start, values in zip(range(0, self.n_steps, self.block), per_block):
-            index = self.index[start : start + len(values)]
+        for (start, n, width), values in zip(self.spans, per_block):
+            index = self.index[start : start + len(values), :width]
             valid = index >= 0
             out[index[valid]] = values[valid]
         return out
@@ -142,9 +165,9 @@ class RecursiveSOM(LatticeMixin, BaseMap):
     Sequences are passed as in hmmlearn: ``X`` holds the concatenated
     sequences, one time step per row, and ``lengths`` the length of each.
     The sequences train in lockstep, step ``t`` of all of them at once, in one
-    compiled TensorFlow loop over time. Shorter sequences are padded to the
-    longest, so an epoch costs ``n_sequences`` times the longest length:
-    group sequences of very uneven lengths (see the user guide).
+    compiled TensorFlow loop over time. Sequences that have ended leave the
+    loop (see the user guide), so that uneven lengths cost less than twice
+    their total.
 
     Parameters
     ----------

@@ -195,6 +195,47 @@ def test_compiled_kernel_matches_numpy_reference(monkeypatch):
     np.testing.assert_allclose(model.contexts_, C, rtol=1e-6, atol=1e-9)
 
 
+@pytest.mark.parametrize("compiled", [False, True], ids=["graph", "xla"])
+@pytest.mark.parametrize("context", ["recursive", "merge"])
+def test_uneven_lengths_follow_the_equations_in_narrowing_blocks(context, compiled, monkeypatch):
+    """Check training and prediction against the equations when ended sequences leave the blocks."""
+    import sksom._engine.sequence as kernels
+
+    if compiled:
+        monkeypatch.setattr(kernels, "XLA_MIN_STEPS", 1)
+    monkeypatch.setattr(sequence_module, "_BLOCK_MAX_STEPS", 8)
+    lengths = [3, 13, 1, 9, 2, 13]
+    X = np.random.RandomState(2).uniform(size=(sum(lengths), 2))
+    widths = [width for _, _, width in sequence_module._Layout(np.array(lengths), 2).spans]
+    assert widths[0] == 6 and widths[-1] == 2 and len(set(widths)) >= 3
+    model, params, W0, C0 = _model_and_start(context, X)
+    model.fit(X, lengths=lengths)
+    W, C = _reference_epoch(X, lengths, W0, C0, unit_coordinates(params["map_size"]), params)
+    np.testing.assert_allclose(model.cluster_centers_, W, rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(model.contexts_, C, rtol=1e-6, atol=1e-9)
+    bmus, E = _reference_forward(X, lengths, model.cluster_centers_, model.contexts_, params)
+    np.testing.assert_array_equal(model.predict(X, lengths), bmus)
+    np.testing.assert_allclose(model.transform(X, lengths), np.sqrt(E), rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize(
+    "lengths",
+    [[2000] + [1] * 2000, [5, 5, 5], list(np.random.RandomState(3).geometric(0.01, size=300)), [1]],
+    ids=["one-long", "equal", "geometric", "one-step"],
+)
+def test_lockstep_work_stays_below_twice_the_steps(lengths):
+    """Check that the blocks hold every row once and cost under twice the steps, however uneven the lengths.
+
+    Padding every sequence to the longest would cost n_sequences x longest:
+    2,001 x 2,000 steps for one long sequence among 2,000 one-step ones.
+    """
+    layout = sequence_module._Layout(np.array(lengths), 2)
+    rows = np.concatenate([layout.index[s : s + n, :w][layout.index[s : s + n, :w] >= 0] for s, n, w in layout.spans])
+    np.testing.assert_array_equal(np.sort(rows), np.arange(sum(lengths)))
+    assert all(0 < n <= layout.block for _, n, _ in layout.spans)
+    assert sum(n * width for _, n, width in layout.spans) < 2 * sum(lengths)
+
+
 @pytest.mark.parametrize("context", ["recursive", "merge"])
 def test_predict_and_transform_match_numpy_reference(context, monkeypatch):
     """Check that prediction restarts the context at each sequence, across time blocks."""

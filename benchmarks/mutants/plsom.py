@@ -48,8 +48,8 @@ MUTANTS = [
     {
         "name": "PLSOM2: normalised by the diameter, not its square",
         "file": "sksom/_plsom.py",
-        "old": "estimator._plsom_r = squared_diameter(extreme_rows(data, step)) or previous",
-        "new": "estimator._plsom_r = squared_diameter(extreme_rows(data, step)) ** 0.5 or previous",
+        "old": "rows = extreme_rows(data, step)\n    diameter = float(np.sqrt(squared_diameter(rows)))",
+        "new": "rows = extreme_rows(data, step)\n    diameter = float(squared_diameter(rows))",
         "tests": _TESTS,
     },
     {

@@ -50,8 +50,8 @@ MUTANTS = [
     {
         "name": "lockstep: units pulled by several sequences overshoot (no cap at 1)",
         "file": _ENGINE,
-        "old": "scale = tf.where(total > 1.0, 1.0 / tf.maximum(total, 1.0), tf.ones_like(total))[:, None]",
-        "new": "scale = tf.ones_like(total)[:, None]",
+        "old": "g = tf.where(total > 1.0, 1.0 / tf.maximum(total, 1.0), tf.ones_like(total))",
+        "new": "g = tf.ones_like(total)",
         "tests": _TESTS,
     },
     {
@@ -88,5 +88,19 @@ MUTANTS = [
         "old": "check_value_range(float(np.abs(X).max()), compute, X.shape[1])",
         "new": "pass",
         "tests": ["tests/test_sequence.py::test_values_whose_squares_overflow_or_underflow_are_rejected"],
+    },
+    {
+        "name": "blocks keep every sequence to the end (padding to the longest)",
+        "file": _SEQ,
+        "old": "            width = int(running[start])",
+        "new": "            width = len(ordered)",
+        "tests": ["tests/test_sequence.py::test_lockstep_work_stays_below_twice_the_steps"],
+    },
+    {
+        "name": "prediction runs the whole block, so a block cut short hands on a later context",
+        "file": _ENGINE,
+        "old": "size = tf.shape(X)[0] if jit else n",
+        "new": "size = tf.shape(X)[0]\n        n = size",
+        "tests": ["tests/test_sequence.py::test_uneven_lengths_follow_the_equations_in_narrowing_blocks"],
     },
 ]

@@ -158,15 +158,18 @@ def _predict_fn(kind, dtype, full, jit, single=False):
     @tf.function(
         input_signature=[
             _spec(3, dtype), _spec(2, dtype), _spec(2, dtype), _spec(2, dtype), _spec(0, dtype),
-            _spec(0, dtype), _spec(0, dtype),
+            _spec(0, dtype), _spec(0, dtype), tf.TensorSpec([], tf.int32),
         ],
         jit_compile=jit,
         autograph=False,
     )
-    def predict(X, W, C, context, p1, p2, gamma):
-        n = tf.shape(X)[0]
-        bmus = tf.TensorArray(tf.int32, size=n)
-        energies = tf.TensorArray(X.dtype, size=n)
+    def predict(X, W, C, context, p1, p2, gamma, n):
+        # The first ``n`` steps of the block, so that the context returned is
+        # the one after them. XLA needs outputs of a fixed size (the block;
+        # the rows past ``n`` stay zero), the plain graph takes ``n`` rows.
+        size = tf.shape(X)[0] if jit else n
+        bmus = tf.TensorArray(tf.int32, size=size)
+        energies = tf.TensorArray(X.dtype, size=size)
         norms = tf.reduce_sum(C * C, axis=1)
 
         def body(t, context, bmus, energies):
@@ -197,7 +200,9 @@ def train_blocks(kind, blocks, W, C, coordinates, periods, neighborhood, gamma, 
     n_sequences) the relative weights (0 on padding), ``sigmas`` and
     ``rates`` (block_steps,), ``mix`` (block_steps, 2) the two factors of
     the combined distance, ``n`` the steps to run. Blocks follow each other
-    in time; the first starts every sequence from the empty context.
+    in time; the first starts every sequence from the empty context. A
+    block may hold fewer sequences than the one before: the first ones of
+    it, whose contexts carry on (the others have ended).
     """
     dtype = tf.as_dtype(W.dtype)
     train = None
@@ -211,6 +216,9 @@ def train_blocks(kind, blocks, W, C, coordinates, periods, neighborhood, gamma, 
             if context is None:
                 train = _train_fn(kind, neighborhood, dtype, X.shape[0] >= XLA_MIN_STEPS, X.shape[1] == 1)
                 context = tf.constant(empty_context(X.shape[1], W, C))
+            # A narrower block: the sequences that ended are left out (the
+            # running ones are the first ones).
+            context = context[: X.shape[1]]
             W_t, C_t, context = train(
                 tf.constant(X), tf.constant(weights), tf.constant(sigmas), tf.constant(rates),
                 tf.constant(mix), W_t, C_t, context, coordinates_t, periods_t, gamma_t,
@@ -236,6 +244,7 @@ def predict_blocks(kind, blocks, W, C, p1, p2, gamma, full=False, device=None):
             if context is None:
                 predict = _predict_fn(kind, dtype, full, X.shape[0] >= XLA_MIN_STEPS, X.shape[1] == 1)
                 context = tf.constant(empty_context(X.shape[1], W, C))
-            bmus, energies, context = predict(tf.constant(X), W_t, C_t, context, *scalars)
+            context = context[: X.shape[1]]
+            bmus, energies, context = predict(tf.constant(X), W_t, C_t, context, *scalars, tf.constant(n, tf.int32))
             out.append((bmus.numpy()[:n], energies.numpy()[:n]))
     return out
