@@ -293,7 +293,10 @@ def load_model(path):
         raise CommandError(f"{str(path)!r} is not a model saved by sksom ({type(exc).__name__}: {exc}).") from None
     som = _som_of(model)
     if som is None:
-        raise CommandError(f"{str(path)!r} holds a {type(model).__name__}, not an sksom model.")
+        raise CommandError(
+            f"{str(path)!r} holds a {type(model).__name__}; the command line works with a "
+            "SOMClusterer or a Pipeline ending in one."
+        )
     check_is_fitted(som)
     return model
 

@@ -691,7 +691,9 @@ class GrowingNeuralGas(_GasMixin, BaseMap):
 
         Units, edges with their ages, errors and the signal count carry
         over, so with ``shuffle=False`` calls on consecutive pieces of a
-        stream follow the same steps as one pass over the whole stream.
+        stream follow the same steps as one pass over the whole stream,
+        given the same starting units (an ``init`` array: ``"sample"``
+        draws them from the first call's data).
 
         Parameters
         ----------

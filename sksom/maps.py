@@ -21,6 +21,22 @@ from .utils import map_input, unwrap_map
 _REDUCTIONS = {"mean": np.mean, "median": np.median, "max": np.max, "min": np.min}
 
 
+def _units_of_rows(som, X, name):
+    """Each row's BMU, for maps where it depends on the row alone.
+
+    A sequence map's BMU of a step also depends on the steps before it and
+    on where each sequence starts, which ``X`` alone does not say.
+    """
+    if hasattr(som, "contexts_"):
+        raise TypeError(
+            f"{name} takes a map whose best-matching unit of a row depends on that row alone; a "
+            f"{type(som).__name__}'s depends on the steps before it and on where each sequence "
+            "starts. Count the units of its predict(X, lengths) instead, e.g. "
+            "np.bincount(units, minlength=n_units).reshape(model.map_size_)."
+        )
+    return som.best_matching_unit(X)
+
+
 def _grid(som, values):
     """Unit values (first axis in unit order) laid out as ``(n_rows, n_columns, ...)``."""
     return np.asarray(values).reshape(tuple(som.map_size_) + np.shape(values)[1:])
@@ -132,7 +148,7 @@ def hit_map(model, X, *, sample_weight=None):
     array([[2, 1]])
     """
     som, X = map_input(model, X)
-    units = som.best_matching_unit(X)
+    units = _units_of_rows(som, X, "hit_map")
     n_units = som.cluster_centers_.shape[0]
     if sample_weight is None:
         return _grid(som, np.bincount(units, minlength=n_units))
@@ -207,7 +223,7 @@ def label_map(model, X, y, *, sample_weight=None):
     y = column_or_1d(y, warn=True)
     check_consistent_length(X, y)
     som, X = map_input(model, X)
-    units = som.best_matching_unit(X)
+    units = _units_of_rows(som, X, "label_map")
     sample_weight = _check_sample_weight(sample_weight, units[:, None], dtype=np.float64)
     classes, y_index = np.unique(y, return_inverse=True)
     n_units = som.cluster_centers_.shape[0]
@@ -310,7 +326,11 @@ def gas_plot_data(model, X=None):
     units = np.asarray(gas.cluster_centers_, dtype=np.float64)
     points = None
     if X is not None:
-        points = np.asarray(preprocess.transform(X) if preprocess is not None else X, dtype=np.float64)
+        X = preprocess.transform(X) if preprocess is not None else X
+        # The gas's own checks (number of features, NaN, ...); sparse rows
+        # become dense points.
+        points, _ = gas._check_test_data(X)
+        points = points.rows(slice(None), np.float64)
     components = None
     if units.shape[1] == 2:
         positions = units

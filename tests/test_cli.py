@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from sklearn.pipeline import Pipeline
 
-from sksom import SOMClusterer, _cli
+from sksom import NeuralGas, SOMClusterer, _cli
 from sksom._cli import main
 from sksom._progress import report_epoch
 
@@ -156,6 +156,10 @@ def test_predict_and_plot_bad_input(files, tmp_path, capsys):
     joblib.dump({"a": 1}, tmp_path / "dict.joblib")
     assert main(["plot", str(tmp_path / "dict.joblib")]) == 2
     assert "holds a dict" in capsys.readouterr().err
+    # An sksom estimator the command line does not take is named as such.
+    joblib.dump(NeuralGas(n_units=2, random_state=0).fit(X), tmp_path / "gas.joblib")
+    assert main(["predict", str(tmp_path / "gas.joblib"), str(files["csv"])]) == 2
+    assert "holds a NeuralGas; the command line works with a SOMClusterer" in capsys.readouterr().err
     assert main(["plot", str(files["model"]), "--kind", "hits"]) == 2
     assert "--data" in capsys.readouterr().err
     assert main(["fit", str(files["csv"]), "--out", str(files["model"])]) == 2

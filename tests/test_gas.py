@@ -587,3 +587,7 @@ def test_gas_plot_data_and_plot():
     assert len(ax.collections[1].get_segments()) == len(i)
     with pytest.raises(TypeError, match="NeuralGas or GrowingNeuralGas"):
         gas_plot_data(KMeans(2, n_init=1).fit(X))
+    # X goes through the gas's own checks: the wrong width is an error, sparse rows become points.
+    with pytest.raises(ValueError, match="X has 2 features, but NeuralGas is expecting 3"):
+        gas_plot_data(gas, X[:, :2])
+    np.testing.assert_allclose(gas_plot_data(gas, sparse.csr_matrix(X)).points, data.points)

@@ -508,6 +508,19 @@ def test_transform_is_computed_in_the_wider_dtype_and_returned_in_xs():
     assert model32.transform(X32).dtype == np.float32
 
 
+def test_lattice_pictures_that_need_each_rows_unit_refuse_a_sequence_map():
+    """Check that hit_map and label_map, which cannot be told where sequences start, refuse a RecursiveSOM."""
+    from sksom.maps import hit_map, label_map, u_matrix
+
+    model = RecursiveSOM(map_size=(2, 3), max_iter=1, random_state=0).fit(X_two, lengths=LENGTHS_TWO)
+    with pytest.raises(TypeError, match="hit_map takes a map whose best-matching unit of a row depends on that row alone"):
+        hit_map(model, X_two)
+    with pytest.raises(TypeError, match="label_map takes a map"):
+        label_map(model, X_two, np.zeros(len(X_two)))
+    # Pictures of the codebook alone still work.
+    assert u_matrix(model).shape == (2, 3)
+
+
 def test_generate_arguments():
     """Check generate's start and n_steps validation and the start unit."""
     model = RecursiveSOM(map_size=(2, 3), max_iter=1, random_state=0).fit(X_two, lengths=LENGTHS_TWO)
