@@ -86,49 +86,62 @@ class _Layout:
 
     Sequences are ordered longest first, so that the sequences still running
     at any step are a prefix of that order. Step ``t`` of the ``j``-th
-    sequence in it is row ``index[t, j]`` of ``X`` (-1 past its end).
+    sequence in it is row ``starts[j] + t`` of ``X`` while ``t`` is below
+    its length (:meth:`block_index`; computed per block, so that memory
+    stays within a block's size, however uneven the lengths).
 
-    Time is cut into blocks of ``block`` steps (a power of two, so that XLA
-    compiles for a few shapes only). A block holds only the sequences still
-    running at its first step, its width, and it ends early where the
-    sequences still running fall to half its width or fewer: the next block
-    is then narrower. Sequences that have ended are left out, not padded,
-    which changes nothing in the results (their padded steps move nothing)
-    but keeps the cost near the number of steps, however uneven the lengths.
+    Time is cut into blocks of :meth:`block_steps` steps (a power of two,
+    so that XLA compiles for a few shapes only). A block holds only the
+    sequences still running at its first step, its width, and it ends early
+    where the sequences still running fall to half its width or fewer: the
+    next block is then narrower (and may be longer). Sequences that have
+    ended are left out, not padded, which changes nothing in the results
+    (their padded steps move nothing) but keeps the cost near the number of
+    steps, however uneven the lengths.
     """
 
     def __init__(self, lengths, n_features):
         self.lengths = lengths
         self.n_steps = int(lengths.max())
-        n_sequences = len(lengths)
         # Longest first; ties keep the order of X (a stable sort).
         self.order = np.argsort(-lengths, kind="stable")
-        ordered = lengths[self.order]
-        starts = (np.cumsum(lengths) - lengths)[self.order]
-        t = np.arange(self.n_steps)[:, None]
-        self.index = np.where(t < ordered[None, :], starts[None, :] + t, -1)
-        per_step = max(1, n_sequences * max(1, n_features))
-        largest = max(8, 1 << (max(1, _BLOCK_ELEMENTS // per_step)).bit_length() - 1)
-        self.block = min(_BLOCK_MAX_STEPS, largest, max(8, 1 << (self.n_steps - 1).bit_length()))
+        ordered = self._ordered = lengths[self.order]
+        self._starts = (np.cumsum(lengths) - lengths)[self.order]
+        self._n_features = max(1, n_features)
         # (start, steps, width) of each block. running[t]: sequences at step t.
         running = np.searchsorted(-ordered, -np.arange(self.n_steps), side="left")
         self.spans = []
         start = 0
         while start < self.n_steps:
             width = int(running[start])
-            stop = min(start + self.block, self.n_steps)
+            stop = min(start + self.block_steps(width), self.n_steps)
             if width > 1:
                 # The first step from which half the width or fewer still run.
                 stop = min(stop, start + 1 + int(np.searchsorted(-running[start + 1 : stop], -(width // 2), side="left")))
             self.spans.append((start, stop - start, width))
             start = stop
 
+    def block_steps(self, width):
+        """Steps of a block of ``width`` sequences: a power of two, its arrays within ``_BLOCK_ELEMENTS``.
+
+        Narrower blocks run longer, so that a long sequence left alone runs
+        in long (compiled) blocks.
+        """
+        per_step = width * self._n_features
+        largest = max(8, 1 << (max(1, _BLOCK_ELEMENTS // per_step)).bit_length() - 1)
+        return min(_BLOCK_MAX_STEPS, largest, max(8, 1 << (self.n_steps - 1).bit_length()))
+
+    def block_index(self, start, n, width):
+        """Rows of X of steps ``start`` to ``start + n`` of the first ``width`` sequences (-1 past an end)."""
+        t = np.arange(start, start + n)[:, None]
+        return np.where(t < self._ordered[None, :width], self._starts[None, :width] + t, -1)
+
     def blocks(self, *arrays):
         """For each time block: ``(start, n, gathered)``, each array gathered to
         (block, width, ...) and zero on padding."""
         for start, n, width in self.spans:
-            index = self.index[start : start + n, :width]
-            padded = np.full((self.block, width), -1)
+            index = self.block_index(start, n, width)
+            padded = np.full((self.block_steps(width), width), -1)
             padded[:n] = index
             valid = padded >= 0
             gathered = []
@@ -143,7 +156,7 @@ class _Layout:
         first = per_block[0]
         out = np.empty((n_rows,) + first.shape[2:], dtype=first.dtype)
         for (start, n, width), values in zip(self.spans, per_block):
-            index = self.index[start : start + len(values), :width]
+            index = self.block_index(start, len(values), width)
             valid = index >= 0
             out[index[valid]] = values[valid]
         return out
@@ -447,7 +460,7 @@ class RecursiveSOM(LatticeMixin, BaseMap):
 
             def blocks(epoch=epoch):
                 for start, n, (Xb, wb) in layout.blocks(X, relative.astype(dtype)):
-                    progress = (epoch + np.arange(start, start + layout.block) / layout.n_steps) / self.max_iter
+                    progress = (epoch + np.arange(start, start + len(Xb)) / layout.n_steps) / self.max_iter
                     sigmas, rates = self._schedule(progress, map_size)
                     yield Xb, wb, sigmas.astype(dtype), rates.astype(dtype), self._mix(progress).astype(dtype), n
 

@@ -230,9 +230,9 @@ def test_lockstep_work_stays_below_twice_the_steps(lengths):
     2,001 x 2,000 steps for one long sequence among 2,000 one-step ones.
     """
     layout = sequence_module._Layout(np.array(lengths), 2)
-    rows = np.concatenate([layout.index[s : s + n, :w][layout.index[s : s + n, :w] >= 0] for s, n, w in layout.spans])
+    rows = np.concatenate([layout.block_index(s, n, w)[layout.block_index(s, n, w) >= 0] for s, n, w in layout.spans])
     np.testing.assert_array_equal(np.sort(rows), np.arange(sum(lengths)))
-    assert all(0 < n <= layout.block for _, n, _ in layout.spans)
+    assert all(0 < n <= layout.block_steps(w) for _, n, w in layout.spans)
     assert sum(n * width for _, n, width in layout.spans) < 2 * sum(lengths)
 
 

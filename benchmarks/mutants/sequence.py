@@ -103,4 +103,18 @@ MUTANTS = [
         "new": "size = tf.shape(X)[0]\n        n = size",
         "tests": ["tests/test_sequence.py::test_uneven_lengths_follow_the_equations_in_narrowing_blocks"],
     },
+    {
+        "name": "many sequences: the pull's squared norm without the square",
+        "file": _ENGINE,
+        "old": "pull_sq = tf.reduce_sum(pull * pull, axis=1)",
+        "new": "pull_sq = tf.reduce_sum(pull, axis=1)",
+        "tests": ["tests/test_sequence.py::test_uneven_lengths_follow_the_equations_in_narrowing_blocks"],
+    },
+    {
+        "name": "few sequences: the Gram form without the Gram matrix",
+        "file": _ENGINE,
+        "old": "pull_sq = tf.reduce_sum(a * tf.matmul(tf.matmul(context, context, transpose_b=True), a), axis=0)",
+        "new": "pull_sq = tf.reduce_sum(a * a, axis=0)",
+        "tests": ["tests/test_sequence.py"],
+    },
 ]

@@ -88,7 +88,7 @@ def _spec(rank, dtype):
 
 
 @functools.cache
-def _train_fn(kind, neighborhood, dtype, jit, single=False):
+def _train_fn(kind, neighborhood, dtype, jit, single=False, gram=True):
     """The training loop over the first ``n`` steps of a block.
 
     The contexts ``C`` are the large operand (n_units x n_units for the
@@ -98,10 +98,12 @@ def _train_fn(kind, neighborhood, dtype, jit, single=False):
     again: ``c' = b c + g p`` (``p`` the sequences' pull on the unit) has
     ``|c'|^2 = b^2 |c|^2 + 2 b g (c . p) + g^2 |p|^2``, where ``c . p`` comes
     from the products already taken and ``|p|^2`` from the contexts' Gram
-    matrix. They are computed afresh at each block's start, so that rounding
-    cannot build up over more than one block. With ``single`` (one
-    sequence) the pull is ``a_i y`` and the update one fused pass, without
-    the outer product of the general form.
+    matrix (``gram``, few sequences: n_sequences^2 entries) or from the pulls
+    themselves (many sequences: one more pass over an array of the
+    contexts' size). They are computed afresh at each block's start, so
+    that rounding cannot build up over more than one block. With ``single``
+    (one sequence) the pull is ``a_i y`` and the update one fused pass,
+    without the outer product of the general form.
     """
     h_fn = NEIGHBORHOODS[neighborhood]
 
@@ -136,13 +138,13 @@ def _train_fn(kind, neighborhood, dtype, jit, single=False):
                 g = tf.where(total > 1.0, 1.0 / tf.maximum(total, 1.0), tf.ones_like(total))
                 b = 1.0 - g * total
                 new_W = W + g[:, None] * (tf.matmul(a, x, transpose_a=True) - total[:, None] * W)
-                new_C = b[:, None] * C + g[:, None] * tf.matmul(a, context, transpose_a=True)
-                gram = tf.matmul(context, context, transpose_b=True)
-                norms = (
-                    b * b * norms
-                    + 2.0 * b * g * tf.reduce_sum(a * dots, axis=0)
-                    + g * g * tf.reduce_sum(a * tf.matmul(gram, a), axis=0)
-                )
+                pull = tf.matmul(a, context, transpose_a=True)
+                new_C = b[:, None] * C + g[:, None] * pull
+                if gram:
+                    pull_sq = tf.reduce_sum(a * tf.matmul(tf.matmul(context, context, transpose_b=True), a), axis=0)
+                else:
+                    pull_sq = tf.reduce_sum(pull * pull, axis=1)
+                norms = b * b * norms + 2.0 * b * g * tf.reduce_sum(a * dots, axis=0) + g * g * pull_sq
             return t + 1, new_W, new_C, _next_context(kind, E, bmu, W, C, gamma), norms
 
         _, W, C, context, _ = tf.while_loop(
@@ -205,7 +207,6 @@ def train_blocks(kind, blocks, W, C, coordinates, periods, neighborhood, gamma, 
     it, whose contexts carry on (the others have ended).
     """
     dtype = tf.as_dtype(W.dtype)
-    train = None
     with _scope(device):
         W_t, C_t = tf.constant(W), tf.constant(C)
         coordinates_t = tf.constant(coordinates.astype(W.dtype))
@@ -214,8 +215,12 @@ def train_blocks(kind, blocks, W, C, coordinates, periods, neighborhood, gamma, 
         context = None
         for X, weights, sigmas, rates, mix, n in blocks:
             if context is None:
-                train = _train_fn(kind, neighborhood, dtype, X.shape[0] >= XLA_MIN_STEPS, X.shape[1] == 1)
+                single = X.shape[1] == 1
                 context = tf.constant(empty_context(X.shape[1], W, C))
+            # The Gram matrix of the contexts while it is smaller than they are.
+            train = _train_fn(
+                kind, neighborhood, dtype, X.shape[0] >= XLA_MIN_STEPS, single, X.shape[1] ** 2 <= C.size
+            )
             # A narrower block: the sequences that ended are left out (the
             # running ones are the first ones).
             context = context[: X.shape[1]]
