@@ -35,11 +35,6 @@ _MAX_AGE_END_PER_UNIT = 2.0
 _exponential = DECAYS["exponential"]
 
 
-def _relative_weights(weights, mean_weight):
-    """A sample's weight relative to the mean weight of the data of the call."""
-    return weights / mean_weight
-
-
 def _edges_from_ages(ages):
     """Symmetric boolean CSR adjacency of a dense age matrix (``-1``: no edge)."""
     return sparse.csr_matrix(ages >= 0)
@@ -114,13 +109,12 @@ class _GasMixin:
             yield X, w, (start + np.arange(len(X))) / data.n_samples
 
     def _signals(self, data, dtype, rng):
-        """Chunks of the sequential rules: zero-weight samples dropped, weights made relative."""
-        mean_weight = data.sample_weight.sum() / data.n_samples
+        """Chunks of the sequential rules: zero-weight samples dropped (weights are relative already)."""
         step = engine().SIGNAL_CHUNK if self.batch_size == "auto" else int(self.batch_size)
         for X, w, positions in self._ordered_chunks(data, step, dtype, rng):
             keep = w > 0
             if keep.any():
-                yield X[keep], _relative_weights(w[keep], mean_weight).astype(dtype), positions[keep]
+                yield X[keep], w[keep], positions[keep]
 
     def _check_finite(self, codebook):
         if not np.all(np.isfinite(codebook)):

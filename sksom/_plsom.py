@@ -26,31 +26,18 @@ def extreme_rows(data, step):
     """Rows that attain the minimum or maximum of some feature, among the
     samples of positive weight.
 
-    NaN (missing) entries never attain an extreme. Returns a float64 array of
-    the distinct such rows (at most ``2 * n_features``); only their indices
-    are kept during the pass, so memory stays linear in ``n_features``.
+    NaN (missing) entries never attain an extreme; ties go to the earlier
+    row. Returns a float64 array of the distinct such rows (at most
+    ``2 * n_features``), in the order of the data; only those rows are kept
+    from chunk to chunk, so memory stays linear in ``n_features``.
     """
-    low = high = low_at = high_at = None
-    for start, (X, w) in zip(range(0, data.n_samples, step), data.chunks(step, np.float64)):
+    kept = np.empty((0, data.n_features))
+    for X, w in data.chunks(step, np.float64):
         # Zero-weight samples are ignored: they take no part in the extremes.
-        X = np.where((w > 0)[:, None], X, np.nan)
-        if np.isnan(X).all():
-            continue
-        low_X, high_X = np.where(np.isnan(X), np.inf, X), np.where(np.isnan(X), -np.inf, X)
-        rows_low, rows_high = low_X.argmin(axis=0), high_X.argmax(axis=0)
-        columns = np.arange(X.shape[1])
-        chunk_low, chunk_high = low_X[rows_low, columns], high_X[rows_high, columns]
-        if low is None:
-            low, high, low_at, high_at = chunk_low, chunk_high, start + rows_low, start + rows_high
-            continue
-        better_low, better_high = chunk_low < low, chunk_high > high
-        low, high = np.where(better_low, chunk_low, low), np.where(better_high, chunk_high, high)
-        low_at = np.where(better_low, start + rows_low, low_at)
-        high_at = np.where(better_high, start + rows_high, high_at)
-    # Many features share their extreme sample: read each row once. A feature
-    # no positive-weight sample observed points at a row that still has weight.
-    found = np.concatenate([low_at[np.isfinite(low)], high_at[np.isfinite(high)]])
-    return data.rows(np.unique(found), np.float64)
+        X = X[w > 0]
+        if len(X):
+            kept = _extremes_among(np.vstack([kept, X]))
+    return kept
 
 
 def _extremes_among(rows):
@@ -106,12 +93,12 @@ def run_epoch(estimator, kernels, data, codebook, map_size, step, rng, device):
     """One PLSOM epoch over the data in a seeded random order.
 
     A sample's step is scaled by its weight relative to the mean weight of the
-    call's data (``w n / sum(w)``), capped at 1. Returns the codebook and the
-    last neighbourhood width; ``_plsom_r`` carries the normaliser on.
+    call's data (the weights are validated so), capped at 1. Returns the
+    codebook and the last neighbourhood width; ``_plsom_r`` carries the
+    normaliser on.
     """
     dtype = codebook.dtype
-    scale = data.n_samples / data.sample_weight.sum()
-    chunks = ((X, w * dtype.type(scale)) for X, w, _ in data.shuffled_chunks(step, dtype, rng))
+    chunks = ((X, w) for X, w, _ in data.shuffled_chunks(step, dtype, rng))
     beta, theta_min = estimator._radius_range(map_size)
     codebook, r, theta = kernels.plsom_epoch(
         chunks, codebook,

@@ -26,7 +26,9 @@ from ._base import (
     engine,
     relative_weights,
     rollback_on_error,
+    scan_step,
 )
+from ._data import max_abs
 from ._progress import report_epoch
 from ._topology import check_map_size, lattice_periods, unit_coordinates
 
@@ -393,7 +395,7 @@ class RecursiveSOM(LatticeMixin, BaseMap):
         lengths = check_lengths(lengths, X.shape[0])
         compute = X.dtype if reset else np.promote_types(X.dtype, self.cluster_centers_.dtype)
         # The distances are squared in the compute dtype.
-        check_value_range(float(np.abs(X).max()), compute, X.shape[1])
+        check_value_range(max_abs(X, scan_step(X.shape[1])), compute, X.shape[1])
         return X, lengths
 
     def _check_fitted_context(self):

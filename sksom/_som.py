@@ -53,17 +53,6 @@ def _auto_map_size(n_samples, variances, topology):
     return n_rows, n_columns
 
 
-def _relative_weight_scale(sample_weight):
-    """``n / sum(w)``, by which weights become relative to their mean; None when uniform.
-
-    Uniform weights of any size then give exactly the unweighted result, with
-    no rounding from the division.
-    """
-    if np.all(sample_weight == sample_weight[0]):
-        return None
-    return len(sample_weight) / sample_weight.sum()
-
-
 class SOMClusterer(LatticeMixin, BaseMap):
     """Self-organizing map (Kohonen map) as a clusterer and transformer.
 
@@ -437,10 +426,10 @@ class SOMClusterer(LatticeMixin, BaseMap):
         chunks = scheduled(data.shuffled_chunks(step, dtype, rng))
         lattice = smoothing.coordinates, smoothing.periods
         if self.algorithm == "online":
-            # A sample's step is scaled by its weight relative to the mean
-            # weight of this call's data (the kernel caps each step at 1).
-            scale = _relative_weight_scale(data.sample_weight)
-            rows = ((X, r, lr * (w * scale if scale is not None else 1.0)) for X, w, r, lr in chunks)
+            # A sample's step is scaled by its weight, relative to the mean
+            # weight of this call's data (as validated; the kernel caps each
+            # step at 1).
+            rows = ((X, r, lr * w) for X, w, r, lr in chunks)
             codebook = kernels.online_epoch(rows, codebook, *lattice, self.neighborhood, device, data.masked)
         else:
             batches = ((X, w, float(r[0]), float(lr[0])) for X, w, r, lr in chunks)

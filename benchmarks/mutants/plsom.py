@@ -53,10 +53,10 @@ MUTANTS = [
         "tests": _TESTS,
     },
     {
-        "name": "PLSOM: sample weights not made relative to the mean weight",
-        "file": "sksom/_plsom.py",
-        "old": "scale = data.n_samples / data.sample_weight.sum()",
-        "new": "scale = 1.0",
+        "name": "PLSOM: sample weights relative to the largest, not to the mean",
+        "file": "sksom/_base.py",
+        "old": "    return scaled / scaled.mean()",
+        "new": "    return scaled",
         "tests": _TESTS,
     },
     {

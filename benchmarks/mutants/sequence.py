@@ -85,7 +85,7 @@ MUTANTS = [
     {
         "name": "RecursiveSOM skips the value-range check",
         "file": _SEQ,
-        "old": "check_value_range(float(np.abs(X).max()), compute, X.shape[1])",
+        "old": "check_value_range(max_abs(X, scan_step(X.shape[1])), compute, X.shape[1])",
         "new": "pass",
         "tests": ["tests/test_sequence.py::test_values_whose_squares_overflow_or_underflow_are_rejected"],
     },
