@@ -181,9 +181,14 @@ def test_auto_map_size_counts_weights_as_frequencies():
 # -- outputs ---------------------------------------------------------------------
 
 
-def test_outputs_are_consistent():
-    """Check predict, transform, score, labels_ and the fitted errors against NumPy."""
-    som = SOMClusterer(map_size=(4, 5), max_iter=5, random_state=0).fit(X_blobs)
+@pytest.mark.parametrize("batch_size", ["auto", 7])
+def test_outputs_are_consistent(batch_size):
+    """Check predict, transform, score, labels_ and the fitted errors against NumPy.
+
+    ``batch_size=7`` reads the data in several chunks, which share one
+    prepared codebook; ``"auto"`` reads it in one, which prepares its own.
+    """
+    som = SOMClusterer(map_size=(4, 5), max_iter=5, random_state=0, batch_size=batch_size).fit(X_blobs)
     W = som.cluster_centers_
     D = np.sqrt(((X_blobs[:, None, :] - W[None]) ** 2).sum(-1))
     np.testing.assert_allclose(som.transform(X_blobs), D, rtol=1e-6, atol=1e-8)
@@ -459,6 +464,25 @@ def test_round_trips_give_identical_predictions(dump_load, tmp_path):
     np.testing.assert_array_equal(other.predict(X_digits), som.predict(X_digits))
     np.testing.assert_array_equal(other.transform(X_digits), som.transform(X_digits))
     np.testing.assert_array_equal(other.cluster_centers_, som.cluster_centers_)
+
+
+def test_fit_gives_the_blas_threads_back():
+    """Check that a fit leaves NumPy's and SciPy's BLAS thread counts as it found them.
+
+    The statistics of small data run on one BLAS thread (OpenBLAS's workers
+    would otherwise spin beside the fit's first epochs); the limit must end
+    with them.
+    """
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    def blas_threads():
+        return sorted((i["filepath"], i["num_threads"]) for i in threadpool_info() if i["user_api"] == "blas")
+
+    with threadpool_limits(limits=2, user_api="blas"):
+        before = blas_threads()
+        assert before and all(n == 2 for _, n in before)
+        SOMClusterer(map_size=(3, 3), init="pca", max_iter=2, random_state=0).fit(X_blobs)
+        assert blas_threads() == before
 
 
 def test_fitted_state_is_numpy_only():

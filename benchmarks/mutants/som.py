@@ -193,4 +193,28 @@ MUTANTS = [
         "new": "        pass\n",
         "tests": [_SOM + "test_failed_or_interrupted_fit_leaves_model_unchanged"],
     },
+    {
+        "name": "a pass over several chunks prepares a different codebook than it compares with",
+        "file": "sksom/_engine/som.py",
+        "old": "fn, operands = make_fn(True), _prepared(W_t)\n",
+        "new": "fn, operands = make_fn(True), _prepared(W_t * 1.01)\n",
+        "tests": [_SOM + "test_outputs_are_consistent"],
+    },
+    {
+        "name": "a single-chunk pass takes the several-chunk function with a wrong prepared codebook",
+        "file": "sksom/_engine/som.py",
+        "old": "fn, operands = make_fn(False), ()\n",
+        "new": "fn, operands = make_fn(True), _prepared(W_t * 1.01)\n",
+        "tests": [_SOM + "test_outputs_are_consistent"],
+    },
+    {
+        "name": "the statistics' one-thread BLAS limit is set and never lifted",
+        "file": "sksom/_data.py",
+        "old": '    return _blas_controller.limit(limits=1, user_api="blas")\n',
+        "new": (
+            '    _blas_controller.select(user_api="blas").lib_controllers[0].set_num_threads(1)\n'
+            "    return nullcontext()\n"
+        ),
+        "tests": [_SOM + "test_fit_gives_the_blas_threads_back"],
+    },
 ]

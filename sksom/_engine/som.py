@@ -381,17 +381,33 @@ _STACK_BATCHES = 64
 _STACK_ELEMENTS = 2**22
 
 
+def _pass_fn(body, dtype, prepared):
+    """``body(X, W, prepared)`` compiled, for a pass over the data with a fixed codebook.
+
+    With ``prepared``, the function takes the codebook's :func:`_prepared`
+    operands as arguments: a pass over several chunks computes them once.
+    Without, it computes them itself: a single chunk then needs no eager op
+    besides the call, which on small data is a visible share of a fit.
+    """
+    if prepared:
+        return tf.function(
+            lambda X, W, W2t, bias: body(X, W, (W2t, bias)),
+            input_signature=[_matrix(dtype), _matrix(dtype), _matrix(dtype), _vector(dtype)],
+            autograph=False,
+        )
+    return tf.function(lambda X, W: body(X, W, None), input_signature=[_matrix(dtype), _matrix(dtype)], autograph=False)
+
+
 @functools.cache
-def _two_bmus_fn(dtype, masked=False):
+def _two_bmus_fn(dtype, masked=False, prepared=True):
     """First and second best-matching units and the distance to the first."""
 
-    @tf.function(input_signature=[_matrix(dtype), _matrix(dtype), _matrix(dtype), _vector(dtype)], autograph=False)
-    def two_bmus(X, W, W2t, bias):
+    def two_bmus(X, W, operands):
         # Two argmax passes instead of top_k, which is several times slower on
         # CPU. Ties go to the lower unit index in both, as with argmin. With a
         # single unit, the second BMU is the first.
         X0, M = _observed(X, masked)
-        similarity = _similarity_of(X0, M, W, (W2t, bias))
+        similarity = _similarity_of(X0, M, W, operands)
         first = tf.argmax(similarity, axis=1, output_type=tf.int32)
         best = tf.gather(similarity, first, batch_dims=1)
         is_first = tf.one_hot(first, tf.shape(W)[0], on_value=True, off_value=False)
@@ -401,18 +417,37 @@ def _two_bmus_fn(dtype, masked=False):
         sq = tf.maximum(_row_sq_norms(X0) - best, 0.0)
         return first, second, tf.sqrt(sq)
 
-    return two_bmus
+    return _pass_fn(two_bmus, dtype, prepared)
 
 
 @functools.cache
-def _distances_fn(dtype, masked=False):
-    @tf.function(input_signature=[_matrix(dtype), _matrix(dtype), _matrix(dtype), _vector(dtype)], autograph=False)
-    def distances(X, W, W2t, bias):
+def _distances_fn(dtype, masked=False, prepared=True):
+    def distances(X, W, operands):
         X0, M = _observed(X, masked)
-        sq = _row_sq_norms(X0)[:, None] - _similarity_of(X0, M, W, (W2t, bias))
+        sq = _row_sq_norms(X0)[:, None] - _similarity_of(X0, M, W, operands)
         return tf.sqrt(tf.maximum(sq, 0.0))
 
-    return distances
+    return _pass_fn(distances, dtype, prepared)
+
+
+def _per_chunk(chunks, W, make_fn, device):
+    """``make_fn(prepared)``'s results for each chunk, as NumPy, with ``W`` on the device.
+
+    One chunk goes through the function that prepares the codebook itself;
+    several share one :func:`_prepared` of it. Each chunk's results leave
+    the device before the next chunk is sent.
+    """
+    chunks = iter(chunks)
+    first = next(chunks, None)
+    second = next(chunks, None) if first is not None else None
+    with _scope(device):
+        W_t = tf.constant(W)
+        if second is None:
+            fn, operands = make_fn(False), ()
+        else:
+            fn, operands = make_fn(True), _prepared(W_t)
+        chunks = itertools.chain([c for c in (first, second) if c is not None], chunks)
+        return [tf.nest.map_structure(lambda t: t.numpy(), fn(tf.constant(X), W_t, *operands)) for X in chunks]
 
 
 # -- public, NumPy-facing functions -------------------------------------------
@@ -551,16 +586,8 @@ def _stack_limit(X):
 def best_matching_units(chunks, W, device=None, masked=False):
     """First BMU, second BMU and quantization error for each row of the chunks."""
     dtype = tf.as_dtype(W.dtype)
-    fn = _two_bmus_fn(dtype, masked)
-    first, second, errors = [], [], []
-    with _scope(device):
-        W_t = tf.constant(W)
-        prepared = _prepared(W_t)
-        for X in chunks:
-            b1, b2, qe = fn(tf.constant(X), W_t, *prepared)
-            first.append(b1.numpy())
-            second.append(b2.numpy())
-            errors.append(qe.numpy())
+    parts = _per_chunk(chunks, W, lambda prepared: _two_bmus_fn(dtype, masked, prepared), device)
+    first, second, errors = zip(*parts)
     return (
         np.concatenate(first).astype(np.intp),
         np.concatenate(second).astype(np.intp),
@@ -571,11 +598,8 @@ def best_matching_units(chunks, W, device=None, masked=False):
 def distances(chunks, W, device=None, masked=False):
     """Euclidean distances from each row of the chunks to every unit."""
     dtype = tf.as_dtype(W.dtype)
-    fn = _distances_fn(dtype, masked)
-    with _scope(device):
-        W_t = tf.constant(W)
-        prepared = _prepared(W_t)
-        return np.concatenate([fn(tf.constant(X), W_t, *prepared).numpy() for X in chunks])
+    parts = _per_chunk(chunks, W, lambda prepared: _distances_fn(dtype, masked, prepared), device)
+    return np.concatenate(parts)
 
 
 # -- export --------------------------------------------------------------------
