@@ -246,7 +246,7 @@ class PhaseTimedSOM(SOMClusterer):
 
 def worker(spec):
     """Fit one case and print its measurements as a JSON line."""
-    from sksom._engine import som as _tf_engine  # TensorFlow's import is not timed
+    from sksom import _engine as _tf_engine  # TensorFlow's import is not timed
 
     load = os.getloadavg()[0]
     rows, side, epochs = spec["rows"], spec["side"], spec["epochs"]
