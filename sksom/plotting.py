@@ -384,6 +384,11 @@ def plot_clusters(model, *, ax=None, cmap="tab20", boundaries=True, colorbar=Tru
     ax : matplotlib Axes
     """
     som, _ = unwrap_map(model)
+    if "n_clusters" not in som.get_params():
+        raise TypeError(
+            f"plot_clusters draws the second-stage clusters of a SOMClusterer fitted with n_clusters; "
+            f"a {type(som).__name__} has no n_clusters and no unit clusters."
+        )
     if not hasattr(som, "unit_labels_"):
         raise ValueError("The map has no unit clusters; fit it with n_clusters set to draw them.")
     from matplotlib.collections import LineCollection

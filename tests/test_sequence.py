@@ -521,6 +521,15 @@ def test_lattice_pictures_that_need_each_rows_unit_refuse_a_sequence_map():
     assert u_matrix(model).shape == (2, 3)
 
 
+def test_plot_clusters_says_a_sequence_map_has_no_clusters():
+    """Check that plot_clusters tells a RecursiveSOM user it has no n_clusters, rather than to set it."""
+    from sksom.plotting import plot_clusters
+
+    model = RecursiveSOM(map_size=(2, 3), max_iter=1, random_state=0).fit(X_two, lengths=LENGTHS_TWO)
+    with pytest.raises(TypeError, match="a RecursiveSOM has no n_clusters"):
+        plot_clusters(model)
+
+
 def test_generate_arguments():
     """Check generate's start and n_steps validation and the start unit."""
     model = RecursiveSOM(map_size=(2, 3), max_iter=1, random_state=0).fit(X_two, lengths=LENGTHS_TWO)

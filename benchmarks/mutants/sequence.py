@@ -117,4 +117,11 @@ MUTANTS = [
         "new": "pull_sq = tf.reduce_sum(a * a, axis=0)",
         "tests": ["tests/test_sequence.py"],
     },
+    {
+        "name": "plot_clusters tells a RecursiveSOM user to set n_clusters, which it does not have",
+        "file": "sksom/plotting.py",
+        "old": '    if "n_clusters" not in som.get_params():\n',
+        "new": "    if False:\n",
+        "tests": ["tests/test_sequence.py::test_plot_clusters_says_a_sequence_map_has_no_clusters"],
+    },
 ]
