@@ -496,6 +496,33 @@ class LatticeMixin:
                     f"nearest neighbour); use {name}=0.1 or more."
                 )
 
+    def _check_fitted_lattice(self, map_size=None):
+        """Reject, in ``partial_fit``, a lattice other than the fitted map's.
+
+        ``map_size`` (the size asked for, when it is explicit), ``topology``
+        and ``periodic`` define the lattice the fitted units and their
+        coordinates live on; continuing on another would train one lattice
+        with another's coordinates. A model fitted before this check was
+        added has nothing to compare with and is not checked.
+        """
+        fitted = getattr(self, "_fitted_lattice", None)
+        if fitted is None:
+            return
+        asked = {"topology": self.topology, "periodic": bool(self.periodic)}
+        if map_size is not None:
+            asked["map_size"] = tuple(int(s) for s in map_size)
+        for name, value in asked.items():
+            if value != fitted[name]:
+                raise ValueError(
+                    f"{name}={getattr(self, name)!r} differs from the fitted map's {name}={fitted[name]!r}; "
+                    f"partial_fit continues the fitted map. Set {name}={fitted[name]!r} back, or call fit "
+                    "to train a new map."
+                )
+
+    def _fitted_lattice_state(self, map_size):
+        """What :meth:`_check_fitted_lattice` compares with, for the fitted state."""
+        return {"map_size": tuple(int(s) for s in map_size), "topology": self.topology, "periodic": bool(self.periodic)}
+
     def _radius_range(self, map_size):
         end = float(self.radius_end)
         start = self.radius_start

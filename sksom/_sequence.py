@@ -446,6 +446,7 @@ class RecursiveSOM(LatticeMixin, BaseMap):
             coordinates = unit_coordinates(map_size, self.topology)
         else:
             self._check_fitted_context()
+            self._check_fitted_lattice()
             if tuple(self.map_size_) != map_size:
                 raise ValueError(
                     f"map_size={self.map_size!r} differs from the fitted map {self.map_size_}; "
@@ -487,6 +488,7 @@ class RecursiveSOM(LatticeMixin, BaseMap):
         self.cluster_centers_ = W
         self.contexts_ = C
         self._fitted_context = self.context
+        self._fitted_lattice = self._fitted_lattice_state(map_size)
         self.map_size_ = map_size
         self.unit_coordinates_ = coordinates
         self.n_iter_ = n_iter + epochs

@@ -448,6 +448,7 @@ class SOMClusterer(LatticeMixin, BaseMap):
             map_size, coordinates, codebook = self._initial_state(data, rng)
             n_iter = 0
         else:
+            self._check_fitted_lattice(None if isinstance(self.map_size, str) else self.map_size)
             rng = self._random_state
             map_size = self.map_size_
             coordinates = self.unit_coordinates_
@@ -503,6 +504,7 @@ class SOMClusterer(LatticeMixin, BaseMap):
         unit_labels = self._cluster_units(codebook, adjacent)
         self.cluster_centers_ = codebook
         self.map_size_ = map_size
+        self._fitted_lattice = self._fitted_lattice_state(map_size)
         self.unit_coordinates_ = coordinates
         self.n_iter_ = n_iter
         self._random_state = rng
@@ -554,7 +556,10 @@ class SOMClusterer(LatticeMixin, BaseMap):
         over ``k`` chunks with the schedule spanning the stream, set
         ``max_iter=k`` and call ``partial_fit`` once per chunk. ``"plsom"``
         has no schedule: each call continues from the largest error of the
-        earlier ones (``"plsom2"``: normalises by this call's data).
+        earlier ones (``"plsom2"``: normalises by this call's data). The
+        lattice stays the fitted one: a ``map_size`` (other than ``"auto"``),
+        ``topology`` or ``periodic`` changed since is a ``ValueError``; call
+        :meth:`fit` to train a map on another lattice.
 
         Parameters
         ----------

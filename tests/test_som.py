@@ -100,6 +100,32 @@ def test_fit_equals_repeated_partial_fit(algorithm):
     assert streamed.n_iter_ == full.n_iter_ == 4
 
 
+@pytest.mark.parametrize(
+    "change, allowed",
+    [
+        ({"map_size": (4, 4)}, False),
+        ({"topology": "hexagonal"}, False),
+        ({"periodic": True}, False),
+        ({"map_size": (4, 6)}, True),  # the fitted size, written out
+        ({"map_size": "auto"}, True),  # "auto" keeps the fitted size
+    ],
+)
+def test_partial_fit_refuses_another_lattice(change, allowed):
+    """Check that partial_fit continues only on the fitted lattice, and leaves the map untouched when it refuses."""
+    som = SOMClusterer(map_size=(4, 6), max_iter=2, random_state=0).fit(X_blobs)
+    codebook = som.cluster_centers_.copy()
+    som.set_params(**change)
+    if allowed:
+        som.partial_fit(X_blobs)
+        assert som.map_size_ == (4, 6) and som.n_iter_ == 3
+        return
+    (name,) = change
+    with pytest.raises(ValueError, match=f"{name}=.* differs from the fitted map's {name}="):
+        som.partial_fit(X_blobs)
+    np.testing.assert_array_equal(som.cluster_centers_, codebook)
+    assert som.n_iter_ == 2
+
+
 def test_partial_fit_continues_the_radius_schedule():
     """Check that partial_fit advances the schedule and then stays at its end."""
     som = SOMClusterer(map_size=(3, 3), max_iter=3, radius_start=3.0, radius_end=1.0, random_state=0)

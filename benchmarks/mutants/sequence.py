@@ -124,4 +124,11 @@ MUTANTS = [
         "new": "    if False:\n",
         "tests": ["tests/test_sequence.py::test_plot_clusters_says_a_sequence_map_has_no_clusters"],
     },
+    {
+        "name": "RecursiveSOM partial_fit continues on another topology",
+        "file": "sksom/_sequence.py",
+        "old": "            self._check_fitted_lattice()\n",
+        "new": "",
+        "tests": ["tests/test_sequence.py::test_partial_fit_refuses_another_lattice"],
+    },
 ]

@@ -217,4 +217,18 @@ MUTANTS = [
         ),
         "tests": [_SOM + "test_fit_gives_the_blas_threads_back"],
     },
+    {
+        "name": "partial_fit continues on a lattice other than the fitted one",
+        "file": "sksom/_som.py",
+        "old": "            self._check_fitted_lattice(None if isinstance(self.map_size, str) else self.map_size)\n",
+        "new": "",
+        "tests": [_SOM + "test_partial_fit_refuses_another_lattice"],
+    },
+    {
+        "name": "the lattice check compares map sizes only",
+        "file": "sksom/_base.py",
+        "old": '        asked = {"topology": self.topology, "periodic": bool(self.periodic)}\n',
+        "new": "        asked = {}\n",
+        "tests": [_SOM + "test_partial_fit_refuses_another_lattice"],
+    },
 ]
