@@ -316,9 +316,11 @@ def parse_map_size(text):
 
 
 def _print_metrics(som, stream=None):
+    from ._topology import fitted_lattice
+
     stream = sys.stdout if stream is None else stream
-    rows, columns = som.map_size_
-    print(f"map size: {rows}x{columns} ({som.topology}{', periodic' if som.periodic else ''})", file=stream)
+    (rows, columns), topology, periodic = fitted_lattice(som)
+    print(f"map size: {rows}x{columns} ({topology}{', periodic' if periodic else ''})", file=stream)
     print(f"quantization error: {som.quantization_error_:.6g}", file=stream)
     print(f"topographic error: {som.topographic_error_:.6g}", file=stream)
 

@@ -427,3 +427,17 @@ class BatchSmoothing:
         if self.form == "dense":
             return (self._h(self._d2, radius).astype(dtype),)
         return self.coordinates.astype(dtype), self.periods.astype(dtype), np.asarray(radius, dtype=dtype)
+
+
+def fitted_lattice(som):
+    """``(map_size, topology, periodic)`` of a fitted map's lattice.
+
+    The values the map was fitted with, not its parameters now: after a
+    ``set_params(topology=...)`` without a new fit, the units still sit on
+    the fitted lattice. A map pickled before this was recorded gives its
+    parameters.
+    """
+    fitted = getattr(som, "_fitted_lattice", None)
+    if fitted is None:
+        return tuple(som.map_size_), som.topology, bool(som.periodic)
+    return fitted["map_size"], fitted["topology"], fitted["periodic"]

@@ -15,7 +15,7 @@ import numpy as np
 from sklearn.utils import Bunch, check_consistent_length, column_or_1d
 from sklearn.utils.validation import _check_sample_weight
 
-from ._topology import lattice_edges
+from ._topology import fitted_lattice, lattice_edges
 from .utils import map_input, unwrap_map
 
 _REDUCTIONS = {"mean": np.mean, "median": np.median, "max": np.max, "min": np.min}
@@ -110,7 +110,7 @@ def u_matrix(model, *, reduce="mean"):
     weights = som.cluster_centers_.astype(np.float64)
     # Only adjacent pairs (at most 6 per unit), in both directions, grouped
     # unit by unit: nothing grows with the square of the number of units.
-    first, second = lattice_edges(som.map_size_, som.topology, som.periodic)
+    first, second = lattice_edges(*fitted_lattice(som))
     units, neighbours = np.concatenate([first, second]), np.concatenate([second, first])
     order = np.argsort(units, kind="stable")
     units, neighbours = units[order], neighbours[order]

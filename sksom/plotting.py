@@ -14,7 +14,7 @@ import math
 import numpy as np
 
 from . import maps
-from ._topology import lattice_edges
+from ._topology import fitted_lattice, lattice_edges
 from .utils import unwrap_map
 
 # Pointy-top hexagons of width 1 tile a lattice whose rows are sqrt(3)/2
@@ -52,7 +52,7 @@ def _unit_positions(som):
 
 def _unit_polygons(som):
     """Vertices of each unit's cell, shape (n_units, n_vertices, 2)."""
-    if som.topology == "hexagonal":
+    if fitted_lattice(som)[1] == "hexagonal":
         angles = np.pi / 2 + np.arange(6) * np.pi / 3
         corners = _HEX_RADIUS * np.column_stack([np.cos(angles), np.sin(angles)])
     else:
@@ -350,12 +350,12 @@ def _boundary_segments(som, unit_labels):
     drawing and give no segment.
     """
     positions = _unit_positions(som)
-    i, j = lattice_edges(som.map_size_, som.topology, som.periodic)
+    i, j = lattice_edges(*fitted_lattice(som))
     delta = positions[j] - positions[i]
     drawn = np.isclose(np.hypot(delta[:, 0], delta[:, 1]), 1.0) & (unit_labels[i] != unit_labels[j])
     i, j, delta = i[drawn], j[drawn], delta[drawn]
     middle = (positions[i] + positions[j]) / 2.0
-    half_edge = (0.5 * _HEX_RADIUS if som.topology == "hexagonal" else 0.5) * np.column_stack(
+    half_edge = (0.5 * _HEX_RADIUS if fitted_lattice(som)[1] == "hexagonal" else 0.5) * np.column_stack(
         [-delta[:, 1], delta[:, 0]]
     )
     return np.stack([middle - half_edge, middle + half_edge], axis=1)
@@ -489,7 +489,7 @@ def plot_codebook_images(
     n_rows, n_columns, height, width = images.shape[:4]
     channels = images.shape[4:]
     step_y, step_x = height + padding, width + padding
-    shift = step_x // 2 if som.topology == "hexagonal" else 0
+    shift = step_x // 2 if fitted_lattice(som)[1] == "hexagonal" else 0
     canvas = np.full(
         (n_rows * step_y - padding, n_columns * step_x - padding + (shift if n_rows > 1 else 0)) + channels, np.nan
     )

@@ -150,3 +150,33 @@ def test_bad_input(call, error, match):
     """Check that bad input raises a clear error."""
     with pytest.raises(error, match=match):
         call()
+
+
+def test_pictures_keep_the_fitted_lattice_after_set_params():
+    """Check that the U-matrix, the cells and the CLI summary read the lattice the map was fitted on.
+
+    Changing ``topology`` or ``periodic`` without a new fit leaves the units
+    where they are: their neighbours are still the fitted lattice's.
+    """
+    import io
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from sksom import plotting
+    from sksom._cli import _print_metrics
+
+    X = np.random.RandomState(0).rand(200, 3)
+    som = SOMClusterer((4, 6), topology="hexagonal", max_iter=3, random_state=0).fit(X)
+    u = maps.u_matrix(som)
+    cells = plotting.plot_u_matrix(som).collections[0].get_paths()
+    som.set_params(topology="rectangular", periodic=True)
+    np.testing.assert_array_equal(maps.u_matrix(som), u)
+    # Six corners per cell (a closed path has one vertex more), as fitted.
+    assert [len(p.vertices) for p in plotting.plot_u_matrix(som).collections[0].get_paths()] == [
+        len(p.vertices) for p in cells
+    ]
+    assert len(cells[0].vertices) == 7
+    summary = io.StringIO()
+    _print_metrics(som, summary)
+    assert "map size: 4x6 (hexagonal)" in summary.getvalue()

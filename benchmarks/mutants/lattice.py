@@ -82,4 +82,11 @@ MUTANTS = [
         "new": "",
         "tests": ["tests/test_maps.py"],
     },
+    {
+        "name": "maps and plots read the lattice from the parameters, not the fitted map",
+        "file": "sksom/_topology.py",
+        "old": '    fitted = getattr(som, "_fitted_lattice", None)\n    if fitted is None:\n',
+        "new": "    fitted = None\n    if fitted is None:\n",
+        "tests": ["tests/test_maps.py::test_pictures_keep_the_fitted_lattice_after_set_params"],
+    },
 ]
