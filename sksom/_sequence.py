@@ -561,7 +561,9 @@ class RecursiveSOM(LatticeMixin, BaseMap):
         The first call initialises the map. Each call advances the schedules
         by one of ``max_iter`` epochs; after ``max_iter`` calls they stay at
         their end values. Sequences do not continue across calls: each starts
-        from the empty context.
+        from the empty context. The map stays the fitted one: a ``context``,
+        ``map_size``, ``topology`` or ``periodic`` changed since is a
+        ``ValueError``; call :meth:`fit` to train another.
 
         Parameters
         ----------
