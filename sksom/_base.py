@@ -38,7 +38,7 @@ from ._data import (
     max_abs,
 )
 from ._persistence import VersionStampMixin
-from ._topology import DECAYS, NEIGHBORHOODS, TOPOLOGIES
+from ._topology import DECAYS, NEIGHBORHOODS, TOPOLOGIES, fitted_lattice
 from .metrics import topographic_error_from_bmus
 
 # Default rows per chunk: the distance block of one chunk holds at most this
@@ -502,12 +502,11 @@ class LatticeMixin:
         ``map_size`` (the size asked for, when it is explicit), ``topology``
         and ``periodic`` define the lattice the fitted units and their
         coordinates live on; continuing on another would train one lattice
-        with another's coordinates. A model fitted before this check was
-        added has nothing to compare with and is not checked.
+        with another's coordinates. (A model fitted before the lattice was
+        recorded is checked on its ``map_size_`` only: see
+        :func:`~sksom._topology.fitted_lattice`.)
         """
-        fitted = getattr(self, "_fitted_lattice", None)
-        if fitted is None:
-            return
+        fitted = dict(zip(("map_size", "topology", "periodic"), fitted_lattice(self)))
         asked = {"topology": self.topology, "periodic": bool(self.periodic)}
         if map_size is not None:
             asked["map_size"] = tuple(int(s) for s in map_size)

@@ -446,12 +446,7 @@ class RecursiveSOM(LatticeMixin, BaseMap):
             coordinates = unit_coordinates(map_size, self.topology)
         else:
             self._check_fitted_context()
-            self._check_fitted_lattice()
-            if tuple(self.map_size_) != map_size:
-                raise ValueError(
-                    f"map_size={self.map_size!r} differs from the fitted map {self.map_size_}; "
-                    "partial_fit continues the fitted map. Call fit to start a new one."
-                )
+            self._check_fitted_lattice(map_size)
             W, C, n_iter, coordinates = self.cluster_centers_, self.contexts_, self.n_iter_, self.unit_coordinates_
         periods = lattice_periods(map_size, self.topology, self.periodic)
         relative = relative_weights(sample_weight)

@@ -454,15 +454,15 @@ def test_pickle_round_trip(markov_model):
     np.testing.assert_array_equal(clone.generate(50), model.generate(50))
 
 
-@pytest.mark.parametrize("change", [{"topology": "hexagonal"}, {"periodic": True}])
+@pytest.mark.parametrize("change", [{"map_size": (3, 3)}, {"topology": "hexagonal"}, {"periodic": True}])
 def test_partial_fit_refuses_another_lattice(change):
-    """Check that partial_fit refuses a topology or periodicity other than the fitted map's."""
+    """Check that partial_fit refuses a map size, topology or periodicity other than the fitted map's."""
     model = RecursiveSOM(map_size=(2, 4), max_iter=1, random_state=0).fit(X_two, lengths=LENGTHS_TWO)
     model.set_params(**change)
     (name,) = change
     with pytest.raises(ValueError, match=f"{name}=.* differs from the fitted map's {name}="):
         model.partial_fit(X_two, lengths=LENGTHS_TWO)
-    model.set_params(topology="rectangular", periodic=False).partial_fit(X_two, lengths=LENGTHS_TWO)
+    model.set_params(map_size=(2, 4), topology="rectangular", periodic=False).partial_fit(X_two, lengths=LENGTHS_TWO)
     assert model.n_iter_ == 2
 
 

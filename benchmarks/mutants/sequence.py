@@ -125,9 +125,9 @@ MUTANTS = [
         "tests": ["tests/test_sequence.py::test_plot_clusters_says_a_sequence_map_has_no_clusters"],
     },
     {
-        "name": "RecursiveSOM partial_fit continues on another topology",
+        "name": "RecursiveSOM partial_fit continues on another topology or map size",
         "file": "sksom/_sequence.py",
-        "old": "            self._check_fitted_lattice()\n",
+        "old": "            self._check_fitted_lattice(map_size)\n",
         "new": "",
         "tests": ["tests/test_sequence.py::test_partial_fit_refuses_another_lattice"],
     },
