@@ -210,7 +210,8 @@ class NeuralGas(_GasMixin, BaseMap):
         data. An array gives the units.
     batch_size : int or "auto", default="auto"
         Rows processed at once (bounds memory). ``"auto"``: as many as keep a
-        chunk's block of distances under 2**25 entries, at least 256.
+        chunk's block of distances under 2**24 entries (2**25 where that
+        allows up to 4096 rows), at least 256.
     shuffle : bool, default=True
         ``"online"``: whether each epoch visits the samples in a random order
         (otherwise in the order given).

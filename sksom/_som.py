@@ -147,7 +147,8 @@ class SOMClusterer(LatticeMixin, BaseMap):
         processed whole. For ``"minibatch"`` it is the mini-batch size
         (``"auto"``: 128); otherwise the chunk size (``"auto"``: as many rows
         as keep both the chunk and its block of distances to the units under
-        2**25 entries, and at least 256).
+        2**24 entries, or 2**25 where that allows up to 4096 rows, and at
+        least 256).
     init : {"pca", "random", "sample"} or array-like of shape \
             (n_units, n_features), default="pca"
         ``"pca"``: the plane of the two leading (weighted) principal

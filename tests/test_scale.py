@@ -99,6 +99,21 @@ def test_chunks_never_exceed_batch_size(monkeypatch):
     assert max(seen) == 32 and sum(seen) == 2 * len(X_blobs)
 
 
+@pytest.mark.parametrize(
+    "map_size, rows",
+    [
+        ((40, 40), 10485),  # 2**24 // 1600: a chunk of many rows needs no larger block
+        ((100, 100), 3355),  # 2**25 // 10000: below 4096 rows, the block may double
+        ((200, 200), 838),  # 2**25 // 40000
+        ((700, 700), 256),  # the floor
+    ],
+)
+def test_auto_chunk_rows(map_size, rows):
+    """Check the documented auto chunk: 2**24 distance entries, 2**25 below 4096 rows, at least 256."""
+    som = SOMClusterer(map_size=map_size)
+    assert som._chunk_size(map_size[0] * map_size[1], 64) == rows
+
+
 def test_streamed_epoch_equals_in_memory_epoch(tmp_path):
     """Check that a memmap read in small chunks trains as the in-memory array."""
     path = tmp_path / "X.dat"

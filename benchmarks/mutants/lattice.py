@@ -89,4 +89,11 @@ MUTANTS = [
         "new": "    fitted = None\n    if fitted is None:\n",
         "tests": ["tests/test_maps.py::test_pictures_keep_the_fitted_lattice_after_set_params"],
     },
+    {
+        "name": "auto chunks take the doubled block whatever their rows (more peak memory on mid-sized maps)",
+        "file": "sksom/_base.py",
+        "old": "        if rows < CHUNK_ROWS:\n",
+        "new": "        if True:\n",
+        "tests": ["tests/test_scale.py::test_auto_chunk_rows"],
+    },
 ]
