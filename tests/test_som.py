@@ -408,6 +408,21 @@ def test_engine_starts_tensorflow_quietly():
         assert notice not in result.stderr, result.stderr
 
 
+def test_engine_finds_the_blas_libraries_before_loading_tensorflow():
+    """Check that the BLAS controller of small fits is made at engine import, before TensorFlow loads."""
+    code = (
+        "import sys, sksom._data as d\n"
+        "made = d.blas_controller\n"
+        "def spy():\n"
+        "    print('tensorflow' in sys.modules, len(made().select(user_api='blas').lib_controllers) > 0)\n"
+        "d.blas_controller = spy\n"
+        "import sksom._engine\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False True"
+
+
 @pytest.mark.parametrize(
     ("preset", "tensorflow_first", "expected"),
     [(None, False, "1 True"), ("0", False, "0 False"), (None, True, "None False")],
