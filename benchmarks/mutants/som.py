@@ -210,9 +210,9 @@ MUTANTS = [
     {
         "name": "the statistics' one-thread BLAS limit is set and never lifted",
         "file": "sksom/_data.py",
-        "old": '    return _blas_controller.limit(limits=1, user_api="blas")\n',
+        "old": '    return blas_controller().limit(limits=1, user_api="blas")\n',
         "new": (
-            '    _blas_controller.select(user_api="blas").lib_controllers[0].set_num_threads(1)\n'
+            '    blas_controller().select(user_api="blas").lib_controllers[0].set_num_threads(1)\n'
             "    return nullcontext()\n"
         ),
         "tests": [_SOM + "test_fit_gives_the_blas_threads_back"],
