@@ -98,7 +98,7 @@ MUTANTS = [
     },
     {
         "name": "the BLAS controller of small fits is made after TensorFlow loads (25-40 ms instead of 10)",
-        "file": "sksom/_engine/__init__.py",
+        "file": "sksom/_engine/device.py",
         "old": "\nblas_controller()\n",
         "new": "\n",
         "tests": ["tests/test_som.py::test_engine_finds_the_blas_libraries_before_loading_tensorflow"],

@@ -10,12 +10,6 @@ NumPy arrays; no TensorFlow object is handed back to the caller. ``import
 sksom`` never imports this package: estimators import it on first use.
 """
 
-from .._data import blas_controller
-
-# Before TensorFlow loads (in .device): finding the BLAS libraries then reads
-# a few dozen library paths instead of a few hundred.
-blas_controller()
-
 from .device import (  # noqa: F401
     available_devices,
     free_device_memory,

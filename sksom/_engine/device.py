@@ -6,6 +6,8 @@ import re
 import sys
 import tempfile
 
+from .._data import blas_controller
+
 # TensorFlow's start-up notices on a machine without a GPU: informational, or
 # an expected CUDA failure, yet printed from C++ before its logging is set up
 # (so TF_CPP_MIN_LOG_LEVEL does not hide them), once per process, which
@@ -72,6 +74,11 @@ def _quiet_native_stderr():
 ONEDNN_DEFAULTED = "TF_ENABLE_ONEDNN_OPTS" not in os.environ and "tensorflow" not in sys.modules
 if ONEDNN_DEFAULTED:
     os.environ["TF_ENABLE_ONEDNN_OPTS"] = "1"
+
+# The BLAS controller of small fits (see sksom._data.one_blas_thread) finds
+# the loaded libraries by reading every library path: a few dozen now, a few
+# hundred once TensorFlow is loaded.
+blas_controller()
 
 # Quiet unless the user set TF_CPP_MIN_LOG_LEVEL (to "0" to see everything).
 _QUIET = "TF_CPP_MIN_LOG_LEVEL" not in os.environ
