@@ -119,7 +119,7 @@ def dense_batch_map(X, weights, W, H):
 @pytest.mark.parametrize("neighborhood", ["gaussian", "bubble", "triangle", "cut_gaussian"])
 @pytest.mark.parametrize("masked", [False, True])
 def test_every_smoothing_form_equals_the_dense_formula(topology, periodic, neighborhood, masked):
-    """Check that each form of the batch update equals (H @ S) / (H @ N), on small and large radii."""
+    """Check that each form of the batch update equals (H @ S) / (H @ N), on small and large radii, in 1 or 3 chunks."""
     X = X_small_nan if masked else X_small
     forms = (["separable"] if neighborhood == "gaussian" else []) + ["dense", "per_sample"]
     for size in [(4, 6), (5, 3), (1, 7), (6, 1)]:
@@ -136,10 +136,16 @@ def test_every_smoothing_form_equals_the_dense_formula(topology, periodic, neigh
                 if form == "dense":
                     smoothing._d2 = d2
                 operands = smoothing.operands(radius, np.float64)
-                got, _ = tf_engine.batch_epoch(
-                    [(X, WEIGHTS)], W, form, operands, 1.0, masked=masked, neighborhood=neighborhood
-                )
-                np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-12, err_msg=f"{form} {size} {radius}")
+                # One chunk, and three that the epoch adds up (a duplicate
+                # BMU within a chunk must count twice).
+                for bounds in ([0, 40], [0, 13, 29, 40]):
+                    chunks = [(X[a:b], WEIGHTS[a:b]) for a, b in zip(bounds[:-1], bounds[1:])]
+                    got, _ = tf_engine.batch_epoch(
+                        chunks, W, form, operands, 1.0, masked=masked, neighborhood=neighborhood
+                    )
+                    np.testing.assert_allclose(
+                        got, expected, rtol=1e-10, atol=1e-12, err_msg=f"{form} {size} {radius} {len(chunks)} chunks"
+                    )
 
 
 def test_separable_form_keeps_units_far_from_the_data_accurate():

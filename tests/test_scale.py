@@ -1,5 +1,6 @@
 """Missing values, sparse input, chunked and memory-mapped data, tf.distribute."""
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -237,3 +238,34 @@ def test_pca_statistics_without_the_covariance_matrix(monkeypatch):
     lanczos = _data.weighted_statistics(data, step=40)
     for a, b in zip(dense, lanczos):
         np.testing.assert_allclose(a, b, rtol=1e-7, atol=1e-9)
+
+
+REPRODUCIBLE_SCRIPT = textwrap.dedent(
+    """
+    import numpy as np
+    from sksom import SOMClusterer
+
+    X = np.random.default_rng(0).random((10000, 64)).astype(np.float32)
+    params = dict(map_size=(20, 20), max_iter=2, batch_size=2000, random_state=0)
+    first = SOMClusterer(**params).fit(X).cluster_centers_
+    second = SOMClusterer(**params).fit(X).cluster_centers_
+    print("max_abs_diff", np.abs(first - second).max())
+    """
+)
+
+
+def test_batch_map_over_several_chunks_is_reproducible():
+    """Check that two fits over several chunks give the same codebook to the last bit.
+
+    The chunks' sums are added into running totals: an addition whose order
+    varies from run to run (a parallel scatter-add) changes the last bits,
+    and the map drifts apart over the epochs. It takes several threads to
+    show, so the fits run in a process given two, whatever this one has.
+    """
+    env = dict(os.environ, TF_NUM_INTRAOP_THREADS="2", TF_CPP_MIN_LOG_LEVEL="2")
+    out = subprocess.run(
+        [sys.executable, "-c", REPRODUCIBLE_SCRIPT], capture_output=True, text=True, timeout=300, env=env
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    difference = float(out.stdout.split("max_abs_diff")[1].split()[0])
+    assert difference == 0.0, out.stdout

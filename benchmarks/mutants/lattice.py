@@ -36,8 +36,8 @@ MUTANTS = [
     {
         "name": "per-sample smoothing ignores the sample weights",
         "file": "sksom/_engine/som.py",
-        "old": "h = NEIGHBORHOODS[neighborhood](d2, radius, tf) * weights[:, None]  # (n_chunk, n_units)",
-        "new": "h = NEIGHBORHOODS[neighborhood](d2, radius, tf)  # (n_chunk, n_units)",
+        "old": "sums = tf.matmul(h, weighted, transpose_a=True)",
+        "new": "sums = tf.matmul(h, X0, transpose_a=True)",
         "tests": ["tests/test_lattice.py", "tests/test_algorithms.py"],
     },
     {

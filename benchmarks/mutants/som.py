@@ -117,9 +117,36 @@ MUTANTS = [
     {
         "name": "batch map sums ignore sample weights",
         "file": "sksom/_engine/som.py",
-        "old": "sums = tf.math.unsorted_segment_sum(X0 * weights[:, None], bmu, n_units)",
+        "old": "sums = tf.math.unsorted_segment_sum(weighted, bmu, n_units)",
         "new": "sums = tf.math.unsorted_segment_sum(X0, bmu, n_units)",
         "tests": [_ALG + "test_batch_epoch_matches_numpy", _SOM + "test_sample_weight_zero_equals_removal_and_integer_equals_repetition"],
+    },
+    {
+        "name": "a multi-chunk epoch scatter-adds the samples into its totals (parallel on CPU, not reproducible)",
+        "file": "sksom/_engine/som.py",
+        "old": (
+            "        for handle, part in zip(into, (sums, counts)):\n"
+            "            tf.raw_ops.AssignAddVariableOp(resource=handle, value=part)\n"
+        ),
+        "new": (
+            "        for handle, rows in zip(into, (weighted, mass)):\n"
+            "            tf.raw_ops.ResourceScatterAdd(resource=handle, indices=bmu, updates=rows)\n"
+        ),
+        "tests": ["tests/test_scale.py::test_batch_map_over_several_chunks_is_reproducible"],
+    },
+    {
+        "name": "a multi-chunk epoch keeps only the last chunk's sums",
+        "file": "sksom/_engine/som.py",
+        "old": "            tf.raw_ops.AssignAddVariableOp(resource=handle, value=part)\n",
+        "new": "            tf.raw_ops.AssignVariableOp(resource=handle, value=part)\n",
+        "tests": ["tests/test_lattice.py::test_every_smoothing_form_equals_the_dense_formula"],
+    },
+    {
+        "name": "masked passes over several chunks compare with the squared codebook's wrong operand",
+        "file": "sksom/_engine/som.py",
+        "old": "        return tf.transpose(W), tf.transpose(W * W)\n",
+        "new": "        return tf.transpose(W), tf.transpose(W)\n",
+        "tests": ["tests/test_lattice.py::test_every_smoothing_form_equals_the_dense_formula", "tests/test_scale.py"],
     },
     {
         "name": "mini-batch divides by the batch size, not the weight total",
@@ -196,15 +223,15 @@ MUTANTS = [
     {
         "name": "a pass over several chunks prepares a different codebook than it compares with",
         "file": "sksom/_engine/som.py",
-        "old": "fn, operands = make_fn(True), _prepared(W_t)\n",
-        "new": "fn, operands = make_fn(True), _prepared(W_t * 1.01)\n",
+        "old": "fn, operands = make_fn(True), _prepared(tf.constant(W), masked)\n",
+        "new": "fn, operands = make_fn(True), _prepared(tf.constant(W * 1.01), masked)\n",
         "tests": [_SOM + "test_outputs_are_consistent"],
     },
     {
         "name": "a single-chunk pass takes the several-chunk function with a wrong prepared codebook",
         "file": "sksom/_engine/som.py",
-        "old": "fn, operands = make_fn(False), ()\n",
-        "new": "fn, operands = make_fn(True), _prepared(W_t * 1.01)\n",
+        "old": "fn, operands = make_fn(False), (tf.constant(W),)\n",
+        "new": "fn, operands = make_fn(True), _prepared(tf.constant(W * 1.01), masked)\n",
         "tests": [_SOM + "test_outputs_are_consistent"],
     },
     {

@@ -43,25 +43,31 @@ def _similarity(X, W):
     return tf.nn.bias_add(tf.matmul(X, 2.0 * W, transpose_b=True), -_row_sq_norms(W))
 
 
-def _prepared(W):
-    """``(2 W)^T`` and ``-||w||^2``: the operands of :func:`_similarity`, once per pass.
+def _prepared(W, masked=False):
+    """The codebook's operands of :func:`_similarity_of`, once per pass.
 
-    A pass over data in several chunks computes them once and hands them to
-    every chunk's call: recomputing them per chunk reads and writes the whole
-    codebook each time, and a product with a transposed operand repacks it,
-    which on a large map costs more than a small chunk's product itself.
-    Called eagerly (two ops once per pass): tracing it would cost more on
-    small fits than it saves.
+    ``W^T`` and ``-||w||^2``; with missing values, ``W^T`` and ``(W * W)^T``.
+    The factor 2 of ``2 x.w`` goes on the chunk (exact in floating point)
+    rather than on a copy of the codebook. A pass over data in several
+    chunks computes these once and hands them to every chunk's call:
+    recomputing them per chunk reads and writes the whole codebook each
+    time, and a product with a transposed operand repacks it, which on a
+    large map costs more than a small chunk's product itself. Called eagerly
+    (two ops once per pass): tracing it would cost more on small fits than it
+    saves.
     """
-    return tf.transpose(2.0 * W), -_row_sq_norms(W)
+    if masked:
+        return tf.transpose(W), tf.transpose(W * W)
+    return tf.transpose(W), -_row_sq_norms(W)
 
 
 def _similarity_of(X0, M, W, prepared):
-    """:func:`_masked_similarity`, from the :func:`_prepared` operands where there is no mask."""
-    if M is None and prepared is not None:
-        W2t, bias = prepared
-        return tf.nn.bias_add(tf.matmul(X0, W2t), bias)
-    return _masked_similarity(X0, M, W)
+    """:func:`_masked_similarity`, from the :func:`_prepared` operands if given."""
+    if prepared is None:
+        return _masked_similarity(X0, M, W)
+    Wt, other = prepared
+    product = tf.matmul(2.0 * X0, Wt)
+    return tf.nn.bias_add(product, other) if M is None else product - tf.matmul(M, other)
 
 
 # Missing values: with NaN in the data, distances and updates use only the
@@ -87,7 +93,7 @@ def _masked_similarity(X0, M, W):
     return tf.matmul(X0, 2.0 * W, transpose_b=True) - tf.matmul(M, W * W, transpose_b=True)
 
 
-def _accumulate(X, W, weights, *rows_operands, masked=False, neighborhood=None, prepared=None):
+def _accumulate(X, W, weights, *rows_operands, masked=False, neighborhood=None, prepared=None, into=None):
     """Per-unit weighted sums and counts of the samples each unit wins, and the QE sum.
 
     With ``masked``, counts are per unit *and feature*: how much observed
@@ -98,24 +104,38 @@ def _accumulate(X, W, weights, *rows_operands, masked=False, neighborhood=None, 
     radius; each sample then adds to every unit, weighted by the
     neighbourhood of its BMU, and the sums come out already smoothed: the
     (n_chunk, n_units) neighbourhood rows cost what the distance block costs.
-    ``prepared`` optionally holds :func:`_prepared` of ``W``.
+    ``prepared`` optionally holds :func:`_prepared` of ``W`` (then ``W`` is
+    not read).
+
+    With ``into``, the handles of two resource variables holding running
+    sums and counts, the chunk's shares are added to them in place and only
+    the QE sum is returned: a multi-chunk epoch then holds one chunk's sums
+    besides its totals, not the old and new totals as well.
     """
     X0, M = _observed(X, masked)
     similarity = _similarity_of(X0, M, W, prepared)
     bmu = tf.argmax(similarity, axis=1, output_type=tf.int32)
+    weighted = X0 * weights[:, None]
+    mass = weights if M is None else M * weights[:, None]
     if neighborhood is None:
-        n_units = tf.shape(W)[0]
-        sums = tf.math.unsorted_segment_sum(X0 * weights[:, None], bmu, n_units)
-        counts = tf.math.unsorted_segment_sum(weights if M is None else M * weights[:, None], bmu, n_units)
+        n_units = tf.shape(similarity)[1]
+        sums = tf.math.unsorted_segment_sum(weighted, bmu, n_units)
+        counts = tf.math.unsorted_segment_sum(mass, bmu, n_units)
     else:
         coordinates, periods, radius = rows_operands
         d2 = squared_distances_to(coordinates, tf.gather(coordinates, bmu), periods, tf)
-        h = NEIGHBORHOODS[neighborhood](d2, radius, tf) * weights[:, None]  # (n_chunk, n_units)
-        sums = tf.matmul(h, X0, transpose_a=True)
-        counts = tf.reduce_sum(h, axis=0) if M is None else tf.matmul(h, M, transpose_a=True)
+        h = NEIGHBORHOODS[neighborhood](d2, radius, tf)  # (n_chunk, n_units)
+        sums = tf.matmul(h, weighted, transpose_a=True)
+        counts = tf.linalg.matvec(h, weights, transpose_a=True) if M is None else tf.matmul(h, mass, transpose_a=True)
+    if into is not None:
+        # Not a scatter-add into the totals: on CPU it runs in parallel and
+        # its sums would change in the last bit from run to run.
+        for handle, part in zip(into, (sums, counts)):
+            tf.raw_ops.AssignAddVariableOp(resource=handle, value=part)
     best = tf.gather(similarity, bmu, batch_dims=1)
     sq_err = tf.maximum(_row_sq_norms(X0) - best, 0.0)
-    return sums, counts, tf.reduce_sum(weights * tf.sqrt(sq_err))
+    qe_sum = tf.reduce_sum(weights * tf.sqrt(sq_err))
+    return qe_sum if into is not None else (sums, counts, qe_sum)
 
 
 def _separable_smooth(V, rows, columns):
@@ -183,24 +203,31 @@ def _form_specs(form, dtype):
 
 
 @functools.cache
-def _accumulate_fn(dtype, masked=False, form="separable", neighborhood=None):
+def _accumulate_fn(dtype, masked=False, form="separable", neighborhood=None, in_place=True):
     """:func:`_accumulate`, compiled: one call per chunk of a multi-chunk epoch.
 
-    Takes ``X, W, W2t, bias, weights, *operands``, with ``W2t, bias`` the
-    epoch's :func:`_prepared` codebook.
+    Takes ``X, Wt, other, weights``, then (``in_place``) the handles of the
+    sums and counts variables it adds to, then the form's operands;
+    ``Wt, other`` are the epoch's :func:`_prepared` codebook. Returns the QE
+    sum; without ``in_place`` (the replicas of a distributed epoch), the
+    chunk's sums, counts and QE sum.
     """
     accumulate_specs, _ = _form_specs(form, dtype)
+    handles = [tf.TensorSpec([], tf.resource)] * 2 if in_place else []
+    n_handles = len(handles)
 
-    def accumulate(X, W, W2t, bias, weights, *operands):
+    def accumulate(X, Wt, other, weights, *operands):
         return _accumulate(
-            X, W, weights, *operands, masked=masked,
-            neighborhood=neighborhood if form == "per_sample" else None, prepared=(W2t, bias),
+            X, None, weights, *operands[n_handles:], masked=masked,
+            neighborhood=neighborhood if form == "per_sample" else None, prepared=(Wt, other),
+            into=operands[:n_handles] if in_place else None,
         )
 
     return tf.function(
         accumulate,
         input_signature=[
-            _matrix(dtype), _matrix(dtype), _matrix(dtype), _vector(dtype), _vector(dtype), *accumulate_specs
+            _matrix(dtype), _matrix(dtype), _matrix(dtype) if masked else _vector(dtype), _vector(dtype),
+            *handles, *accumulate_specs,
         ],
         autograph=False,
     )
@@ -381,18 +408,19 @@ _STACK_BATCHES = 64
 _STACK_ELEMENTS = 2**22
 
 
-def _pass_fn(body, dtype, prepared):
+def _pass_fn(body, dtype, prepared, masked=False):
     """``body(X, W, prepared)`` compiled, for a pass over the data with a fixed codebook.
 
     With ``prepared``, the function takes the codebook's :func:`_prepared`
-    operands as arguments: a pass over several chunks computes them once.
-    Without, it computes them itself: a single chunk then needs no eager op
-    besides the call, which on small data is a visible share of a fit.
+    operands instead of the codebook: a pass over several chunks computes
+    them once. Without, it computes them itself: a single chunk then needs
+    no eager op besides the call, which on small data is a visible share of
+    a fit.
     """
     if prepared:
         return tf.function(
-            lambda X, W, W2t, bias: body(X, W, (W2t, bias)),
-            input_signature=[_matrix(dtype), _matrix(dtype), _matrix(dtype), _vector(dtype)],
+            lambda X, Wt, other: body(X, None, (Wt, other)),
+            input_signature=[_matrix(dtype), _matrix(dtype), _matrix(dtype) if masked else _vector(dtype)],
             autograph=False,
         )
     return tf.function(lambda X, W: body(X, W, None), input_signature=[_matrix(dtype), _matrix(dtype)], autograph=False)
@@ -410,14 +438,14 @@ def _two_bmus_fn(dtype, masked=False, prepared=True):
         similarity = _similarity_of(X0, M, W, operands)
         first = tf.argmax(similarity, axis=1, output_type=tf.int32)
         best = tf.gather(similarity, first, batch_dims=1)
-        is_first = tf.one_hot(first, tf.shape(W)[0], on_value=True, off_value=False)
+        is_first = tf.one_hot(first, tf.shape(similarity)[1], on_value=True, off_value=False)
         second = tf.argmax(
             tf.where(is_first, tf.constant(-np.inf, dtype), similarity), axis=1, output_type=tf.int32
         )
         sq = tf.maximum(_row_sq_norms(X0) - best, 0.0)
         return first, second, tf.sqrt(sq)
 
-    return _pass_fn(two_bmus, dtype, prepared)
+    return _pass_fn(two_bmus, dtype, prepared, masked)
 
 
 @functools.cache
@@ -427,27 +455,27 @@ def _distances_fn(dtype, masked=False, prepared=True):
         sq = _row_sq_norms(X0)[:, None] - _similarity_of(X0, M, W, operands)
         return tf.sqrt(tf.maximum(sq, 0.0))
 
-    return _pass_fn(distances, dtype, prepared)
+    return _pass_fn(distances, dtype, prepared, masked)
 
 
-def _per_chunk(chunks, W, make_fn, device):
-    """``make_fn(prepared)``'s results for each chunk, as NumPy, with ``W`` on the device.
+def _per_chunk(chunks, W, make_fn, device, masked=False):
+    """``make_fn(prepared)``'s results for each chunk, as NumPy.
 
     One chunk goes through the function that prepares the codebook itself;
-    several share one :func:`_prepared` of it. Each chunk's results leave
-    the device before the next chunk is sent.
+    several share one :func:`_prepared` of it, and only that stays on the
+    device. Each chunk's results leave the device before the next chunk is
+    sent.
     """
     chunks = iter(chunks)
     first = next(chunks, None)
     second = next(chunks, None) if first is not None else None
     with _scope(device):
-        W_t = tf.constant(W)
         if second is None:
-            fn, operands = make_fn(False), ()
+            fn, operands = make_fn(False), (tf.constant(W),)
         else:
-            fn, operands = make_fn(True), _prepared(W_t)
+            fn, operands = make_fn(True), _prepared(tf.constant(W), masked)
         chunks = itertools.chain([c for c in (first, second) if c is not None], chunks)
-        return [tf.nest.map_structure(lambda t: t.numpy(), fn(tf.constant(X), W_t, *operands)) for X in chunks]
+        return [tf.nest.map_structure(lambda t: t.numpy(), fn(tf.constant(X), *operands)) for X in chunks]
 
 
 # -- public, NumPy-facing functions -------------------------------------------
@@ -487,23 +515,37 @@ def batch_epoch(
             )
             return new_W.numpy(), float(qe_sum.numpy())
     chunks = itertools.chain([c for c in (first, second) if c is not None], chunks)
-    accumulate = _accumulate_fn(dtype, masked, form, neighborhood)
     with _scope(device) if strategy is None else strategy.scope():
-        W_t = tf.constant(W)
-        prepared = _prepared(W_t)
+        # Only the prepared codebook and the running totals stay on the
+        # device through the chunks; the codebook itself comes back for the
+        # update. On a large map each is a codebook-sized block, and the
+        # allocator keeps what the epoch's peak needed.
+        prepared = _prepared(tf.constant(W), masked)
         accumulate_t = [tf.constant(a, dtype) for a in accumulate_operands]
-        totals = None
-        for X, weights in chunks:
-            if strategy is None:
-                parts = accumulate(
-                    tf.convert_to_tensor(X), W_t, *prepared, tf.convert_to_tensor(weights), *accumulate_t
+        if strategy is None:
+            accumulate = _accumulate_fn(dtype, masked, form, neighborhood)
+            sums = tf.Variable(tf.zeros(W.shape, dtype), trainable=False)
+            counts = tf.Variable(tf.zeros(W.shape if masked else W.shape[:1], dtype), trainable=False)
+            qe_sums = [
+                accumulate(
+                    tf.convert_to_tensor(X), *prepared, tf.convert_to_tensor(weights),
+                    sums.handle, counts.handle, *accumulate_t,
                 )
-            else:
-                parts = _accumulate_distributed(strategy, accumulate, X, weights, (W_t, *prepared), accumulate_t)
-            totals = parts if totals is None else [a + b for a, b in zip(totals, parts)]
-        sums, counts, qe_sum = totals
+                for X, weights in chunks
+            ]
+            qe_sum = tf.add_n(qe_sums)
+        else:
+            accumulate = _accumulate_fn(dtype, masked, form, neighborhood, in_place=False)
+            totals = None
+            for X, weights in chunks:
+                parts = _accumulate_distributed(strategy, accumulate, X, weights, prepared, accumulate_t)
+                totals = parts if totals is None else [a + b for a, b in zip(totals, parts)]
+            sums, counts, qe_sum = totals
+            del parts, totals
+        del prepared
         new_W = _batch_update_fn(dtype, masked, form)(
-            sums, counts, W_t, tf.constant(learning_rate, dtype), *[tf.constant(a, dtype) for a in update_operands]
+            sums, counts, tf.constant(W), tf.constant(learning_rate, dtype),
+            *[tf.constant(a, dtype) for a in update_operands],
         )
         return new_W.numpy(), float(qe_sum.numpy())
 
@@ -511,7 +553,7 @@ def batch_epoch(
 def _accumulate_distributed(strategy, accumulate, X, weights, codebook, operands):
     """Sums, counts and QE of one chunk split across the replicas, all-reduced.
 
-    ``codebook`` is ``(W, W2t, bias)``: the codebook and its :func:`_prepared` operands.
+    ``codebook`` holds the codebook's :func:`_prepared` operands.
     """
     shares = np.array_split(np.arange(X.shape[0]), strategy.num_replicas_in_sync)
 
@@ -586,7 +628,7 @@ def _stack_limit(X):
 def best_matching_units(chunks, W, device=None, masked=False):
     """First BMU, second BMU and quantization error for each row of the chunks."""
     dtype = tf.as_dtype(W.dtype)
-    parts = _per_chunk(chunks, W, lambda prepared: _two_bmus_fn(dtype, masked, prepared), device)
+    parts = _per_chunk(chunks, W, lambda prepared: _two_bmus_fn(dtype, masked, prepared), device, masked)
     first, second, errors = zip(*parts)
     return (
         np.concatenate(first).astype(np.intp),
@@ -598,7 +640,7 @@ def best_matching_units(chunks, W, device=None, masked=False):
 def distances(chunks, W, device=None, masked=False):
     """Euclidean distances from each row of the chunks to every unit."""
     dtype = tf.as_dtype(W.dtype)
-    parts = _per_chunk(chunks, W, lambda prepared: _distances_fn(dtype, masked, prepared), device)
+    parts = _per_chunk(chunks, W, lambda prepared: _distances_fn(dtype, masked, prepared), device, masked)
     return np.concatenate(parts)
 
 
