@@ -148,6 +148,15 @@ def test_every_smoothing_form_equals_the_dense_formula(topology, periodic, neigh
                     )
 
 
+def test_batch_epoch_over_no_chunks_keeps_the_codebook():
+    """Check that an epoch given no data leaves the codebook as it was, with no error."""
+    W = np.random.default_rng(0).normal(size=(6, 3))
+    smoothing = BatchSmoothing((2, 3), "rectangular", False, "gaussian", 1)
+    got, qe_sum = tf_engine.batch_epoch(iter([]), W, "separable", smoothing.operands(1.0, np.float64))
+    np.testing.assert_array_equal(got, W)
+    assert got is not W and qe_sum == 0.0
+
+
 def test_separable_form_keeps_units_far_from_the_data_accurate():
     """Check that a unit whose neighbourhood weight of the data is tiny still gets the weighted mean."""
     size = (1, 30)

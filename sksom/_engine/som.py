@@ -53,16 +53,25 @@ def _prepared(W, masked=False):
     recomputing them per chunk reads and writes the whole codebook each
     time, and a product with a transposed operand repacks it, which on a
     large map costs more than a small chunk's product itself. Called eagerly
-    (two ops once per pass): tracing it would cost more on small fits than it
-    saves.
+    (a few ops once per pass): tracing it would cost more on small fits than
+    it saves.
     """
     if masked:
         return tf.transpose(W), tf.transpose(W * W)
     return tf.transpose(W), -_row_sq_norms(W)
 
 
+def _prepared_specs(dtype, masked):
+    """Input signature of the :func:`_prepared` operands."""
+    return [_matrix(dtype), _matrix(dtype) if masked else _vector(dtype)]
+
+
 def _similarity_of(X0, M, W, prepared):
-    """:func:`_masked_similarity`, from the :func:`_prepared` operands if given."""
+    """:func:`_masked_similarity`, from the :func:`_prepared` operands if given.
+
+    Both put the factor 2 on one operand of the product, the chunk here and
+    the codebook there; scaling by 2 is exact, so the products are equal.
+    """
     if prepared is None:
         return _masked_similarity(X0, M, W)
     Wt, other = prepared
@@ -126,7 +135,7 @@ def _accumulate(X, W, weights, *rows_operands, masked=False, neighborhood=None, 
         d2 = squared_distances_to(coordinates, tf.gather(coordinates, bmu), periods, tf)
         h = NEIGHBORHOODS[neighborhood](d2, radius, tf)  # (n_chunk, n_units)
         sums = tf.matmul(h, weighted, transpose_a=True)
-        counts = tf.linalg.matvec(h, weights, transpose_a=True) if M is None else tf.matmul(h, mass, transpose_a=True)
+        counts = tf.linalg.matvec(h, mass, transpose_a=True) if M is None else tf.matmul(h, mass, transpose_a=True)
     if into is not None:
         # Not a scatter-add into the totals: on CPU it runs in parallel and
         # its sums would change in the last bit from run to run.
@@ -226,8 +235,7 @@ def _accumulate_fn(dtype, masked=False, form="separable", neighborhood=None, in_
     return tf.function(
         accumulate,
         input_signature=[
-            _matrix(dtype), _matrix(dtype), _matrix(dtype) if masked else _vector(dtype), _vector(dtype),
-            *handles, *accumulate_specs,
+            _matrix(dtype), *_prepared_specs(dtype, masked), _vector(dtype), *handles, *accumulate_specs,
         ],
         autograph=False,
     )
@@ -420,7 +428,7 @@ def _pass_fn(body, dtype, prepared, masked=False):
     if prepared:
         return tf.function(
             lambda X, Wt, other: body(X, None, (Wt, other)),
-            input_signature=[_matrix(dtype), _matrix(dtype), _matrix(dtype) if masked else _vector(dtype)],
+            input_signature=[_matrix(dtype), *_prepared_specs(dtype, masked)],
             autograph=False,
         )
     return tf.function(lambda X, W: body(X, W, None), input_signature=[_matrix(dtype), _matrix(dtype)], autograph=False)
@@ -498,7 +506,8 @@ def batch_epoch(
     equals the one-device result up to float rounding.
 
     Returns the new codebook and the weighted sum of quantization errors of the
-    samples against the *old* codebook (what the epoch started from).
+    samples against the *old* codebook (what the epoch started from); with no
+    chunks at all, the codebook unchanged and 0.
     """
     dtype = tf.as_dtype(W.dtype)
     n_accumulate = len(_form_specs(form, dtype)[0])
@@ -506,7 +515,9 @@ def batch_epoch(
     chunks = iter(chunks)
     first = next(chunks, None)
     second = next(chunks, None) if first is not None else None
-    if strategy is None and first is not None and second is None:
+    if first is None:
+        return W.copy(), 0.0
+    if strategy is None and second is None:
         with _scope(device):
             X, weights = first
             new_W, qe_sum = _single_chunk_epoch_fn(dtype, masked, form, neighborhood)(
@@ -518,7 +529,8 @@ def batch_epoch(
     with _scope(device) if strategy is None else strategy.scope():
         # Only the prepared codebook and the running totals stay on the
         # device through the chunks; the codebook itself comes back for the
-        # update. On a large map each is a codebook-sized block, and the
+        # update. On a large map W^T and the sums are codebook-sized blocks
+        # (with missing values, (W*W)^T and the counts too), and the
         # allocator keeps what the epoch's peak needed.
         prepared = _prepared(tf.constant(W), masked)
         accumulate_t = [tf.constant(a, dtype) for a in accumulate_operands]
@@ -550,10 +562,10 @@ def batch_epoch(
         return new_W.numpy(), float(qe_sum.numpy())
 
 
-def _accumulate_distributed(strategy, accumulate, X, weights, codebook, operands):
+def _accumulate_distributed(strategy, accumulate, X, weights, prepared, operands):
     """Sums, counts and QE of one chunk split across the replicas, all-reduced.
 
-    ``codebook`` holds the codebook's :func:`_prepared` operands.
+    ``prepared`` holds the codebook's :func:`_prepared` operands.
     """
     shares = np.array_split(np.arange(X.shape[0]), strategy.num_replicas_in_sync)
 
@@ -564,7 +576,7 @@ def _accumulate_distributed(strategy, accumulate, X, weights, codebook, operands
 
     # A plain Python callable: the strategy then hands each replica its own
     # tensors (a tf.function would be given the PerReplica values).
-    per_replica = strategy.run(lambda X, w: accumulate(X, *codebook, w, *operands), args=(share(X), share(weights)))
+    per_replica = strategy.run(lambda X, w: accumulate(X, *prepared, w, *operands), args=(share(X), share(weights)))
     return [strategy.reduce(tf.distribute.ReduceOp.SUM, value, axis=None) for value in per_replica]
 
 
