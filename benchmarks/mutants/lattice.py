@@ -34,6 +34,13 @@ MUTANTS = [
         "tests": ["tests/test_lattice.py", "tests/test_algorithms.py"],
     },
     {
+        "name": "separable batch map divides the smoothed sums by unsmoothed counts",
+        "file": "sksom/_engine/som.py",
+        "old": "numerator, denominator = _separable_smooth(sums, *operands), _separable_smooth(counts, *operands)",
+        "new": "numerator, denominator = _separable_smooth(sums, *operands), counts",
+        "tests": ["tests/test_lattice.py::test_every_smoothing_form_equals_the_dense_formula"],
+    },
+    {
         "name": "per-sample smoothing ignores the sample weights",
         "file": "sksom/_engine/som.py",
         "old": "sums = tf.matmul(h, weighted, transpose_a=True)",

@@ -182,10 +182,9 @@ def _batch_update(sums, counts, W, learning_rate, *operands, form):
         (H,) = operands
         numerator, denominator = tf.matmul(H, sums), tf.matmul(H, counts)
     elif form == "separable":
-        # One pass over sums and counts side by side.
-        n_features = tf.shape(sums)[1]
-        smoothed = _separable_smooth(tf.concat([sums, counts], axis=1), *operands)
-        numerator, denominator = smoothed[:, :n_features], smoothed[:, n_features:]
+        # Sums and counts apart: side by side, their concatenation and the
+        # slices of the result would be three more codebook-sized blocks.
+        numerator, denominator = _separable_smooth(sums, *operands), _separable_smooth(counts, *operands)
     else:
         numerator, denominator = sums, counts
     has_data = denominator > 0
