@@ -45,10 +45,13 @@ from .metrics import topographic_error_from_bmus
 # CHUNK_ELEMENTS entries (64 MiB in float32), or up to twice that where the
 # smaller block would have fewer than CHUNK_ROWS rows, and a chunk has at
 # least 256 rows. On large maps, fewer and larger chunks keep the products
-# efficient (a 200 x 200 map on MNIST: 9.1 s an epoch with 838-row chunks,
-# 11.2 s with 419). Past a few thousand rows a larger chunk only costs
-# memory: a 40 x 40 map on 200,000 rows peaked 260 MB higher with 2**25
-# entries than with 2**24, in the same time.
+# efficient (a 200 x 200 map on MNIST, 2-core EPYC without AVX-512: 9.1 s an
+# epoch with 838-row chunks, 11.2 s with 419; on one with AVX-512, about 5 %
+# apart, and 419 rows peak 480 MB lower: oneDNN's buffers for the 838-row
+# products stay in the C library's heap). Past a few
+# thousand rows a larger chunk only costs memory: a 40 x 40 map on 200,000
+# rows peaked 260 MB higher with 2**25 entries than with 2**24, in the same
+# time.
 CHUNK_ELEMENTS = 2**24
 CHUNK_ROWS = 4096
 # Rows per chunk when scanning the data (validation, statistics), whatever the
