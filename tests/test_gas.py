@@ -143,26 +143,37 @@ def test_batch_ng_quality_on_the_unit_square():
 # -- neural gas against its transcriptions -----------------------------------
 
 
+@pytest.mark.parametrize("n_features", [2, 12], ids=["rank-by-rank", "weight-block"])
 @pytest.mark.parametrize("batch_size", ["auto", 5])
-def test_batch_ng_matches_transcription(batch_size):
-    """Check that batch NG equals the full-rank NumPy rule, one or several chunks."""
-    W0 = TINY[:4] + 0.01
+def test_batch_ng_matches_transcription(batch_size, n_features):
+    """Check that batch NG equals the full-rank NumPy rule, one or several chunks.
+
+    The engine sums rank by rank while k (n_features + 1) is small (here 4 x
+    3) and through the (n_samples, n_units) weight block otherwise (4 x 13).
+    """
+    X = np.random.default_rng(3).random((12, n_features))
+    W0 = X[:4] + 0.01
     # lambda_end stays large: with a small one the last epoch is k-means,
     # whose result forgets the ranks of the epochs before.
     gas = NeuralGas(n_units=4, max_iter=4, lambda_start=3.0, lambda_end=1.0, init=W0, batch_size=batch_size)
-    gas.fit(TINY)
+    gas.fit(X)
     lambdas = 3.0 * (1.0 / 3.0) ** (np.arange(4) / 3)
-    np.testing.assert_allclose(gas.cluster_centers_, batch_ng_reference(TINY, W0, lambdas), rtol=1e-10)
+    np.testing.assert_allclose(gas.cluster_centers_, batch_ng_reference(X, W0, lambdas), rtol=1e-10)
     assert gas.n_iter_ == 4
 
 
 def test_batch_ng_truncated_ranks_are_exact():
-    """Check that truncating the ranks at small lambda leaves the full-rank result (float tolerance)."""
+    """Check that truncating the ranks at small lambda leaves the full-rank result (float tolerance).
+
+    The epochs keep 19 ranks (weight block), 3 and 1 (rank by rank; the last
+    one is a k-means step).
+    """
     X = np.random.default_rng(4).random((300, 2))
     W0 = X[:60]
-    gas = NeuralGas(n_units=60, max_iter=2, lambda_start=0.5, lambda_end=0.2, init=W0).fit(X)
-    assert sksom._engine.rank_cutoff(60, 0.5, np.float64) < 60  # the truncation is exercised
-    np.testing.assert_allclose(gas.cluster_centers_, batch_ng_reference(X, W0, [0.5, 0.2]), rtol=1e-12)
+    gas = NeuralGas(n_units=60, max_iter=3, lambda_start=0.5, lambda_end=0.01, init=W0).fit(X)
+    lambdas = 0.5 * 0.02 ** (np.arange(3) / 2)
+    assert [sksom._engine.rank_cutoff(60, lam, np.float64) for lam in lambdas] == [19, 3, 1]
+    np.testing.assert_allclose(gas.cluster_centers_, batch_ng_reference(X, W0, lambdas), rtol=1e-12)
 
 
 def test_online_ng_matches_transcription():
@@ -321,9 +332,10 @@ def test_failed_fit_keeps_the_users_random_state_object(estimator, monkeypatch):
     np.testing.assert_array_equal(rng.random_sample(3), np.random.RandomState(0).random_sample(3))
 
 
-def test_batch_ng_weight_two_equals_a_duplicated_row():
-    """Check that an integer weight of 2 in batch NG counts the sample twice."""
-    X = np.random.default_rng(11).random((20, 2))
+@pytest.mark.parametrize("n_features", [2, 12], ids=["rank-by-rank", "weight-block"])
+def test_batch_ng_weight_two_equals_a_duplicated_row(n_features):
+    """Check that an integer weight of 2 in batch NG counts the sample twice (both ways of summing)."""
+    X = np.random.default_rng(11).random((20, n_features))
     W0 = X[:5] + 0.02
     weights = np.ones(20)
     weights[3] = 2
