@@ -193,6 +193,24 @@ def test_online_ng_matches_transcription():
     np.testing.assert_array_equal(gas.edges_.toarray(), _edges(A))
 
 
+def test_online_ng_breaks_distance_ties_by_unit_index():
+    """Check that units at equal distance rank in index order, as a stable sort.
+
+    Units 0 and 2 start at the same place, so every signal before they part
+    sees them tied; the lower index must rank first and win.
+    """
+    X = np.random.default_rng(12).random((30, 2))
+    W0 = np.array([[0.5, 0.5], [0.1, 0.9], [0.5, 0.5], [0.9, 0.1]])
+    gas = NeuralGas(
+        n_units=4, algorithm="online", max_iter=1, lambda_start=1.0, lambda_end=0.5,
+        learning_rate_start=0.5, learning_rate_end=0.1, init=W0, shuffle=False,
+    ).fit(X)
+    p = np.arange(30) / 30
+    W, A = online_ng_reference(X, W0, 1.0 * 0.5**p, 0.5 * 0.2**p, 0.4 * 20**p, np.ones(30))
+    np.testing.assert_allclose(gas.cluster_centers_, W, rtol=1e-10)
+    np.testing.assert_array_equal(gas.edges_.toarray(), _edges(A))
+
+
 def test_online_ng_fixed_max_age_drops_edges():
     """Check that a fixed max_age of 0 keeps only the edges refreshed at each unit's last win."""
     X = np.random.default_rng(7).random((40, 2))
