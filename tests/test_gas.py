@@ -176,21 +176,28 @@ def test_batch_ng_truncated_ranks_are_exact():
     np.testing.assert_allclose(gas.cluster_centers_, batch_ng_reference(X, W0, lambdas), rtol=1e-12)
 
 
-def test_online_ng_matches_transcription():
-    """Check the sequential rule and its edge ageing against NumPy, one epoch in order."""
+@pytest.mark.parametrize("n_units", [6, 600], ids=["counted-ranks", "sorted-ranks"])
+def test_online_ng_matches_transcription(n_units):
+    """Check the sequential rule and its edge ageing against NumPy, one epoch in order.
+
+    The engine ranks by counting pairs up to ``COUNT_RANKS_UP_TO`` units, by
+    sorting above.
+    """
     X = np.random.default_rng(5).random((60, 2))
-    W0 = X[:6] + 0.05
+    W0 = np.random.default_rng(13).random((n_units, 2))
+    W0[:6] = X[:6] + 0.05
     weights = np.random.default_rng(6).uniform(0.5, 4.0, 60)
     gas = NeuralGas(
-        n_units=6, algorithm="online", max_iter=1, lambda_start=2.0, lambda_end=0.1,
+        n_units=n_units, algorithm="online", max_iter=1, lambda_start=2.0, lambda_end=0.1,
         learning_rate_start=0.6, learning_rate_end=0.05, init=W0, shuffle=False,
     ).fit(X, sample_weight=weights)
     p = np.arange(60) / 60
     W, A = online_ng_reference(
-        X, W0, 2.0 * 0.05**p, 0.6 * (0.05 / 0.6) ** p, 0.6 * 20**p, weights / weights.mean()
+        X, W0, 2.0 * 0.05**p, 0.6 * (0.05 / 0.6) ** p, 0.1 * n_units * 20**p, weights / weights.mean()
     )
     np.testing.assert_allclose(gas.cluster_centers_, W, rtol=1e-10)
     np.testing.assert_array_equal(gas.edges_.toarray(), _edges(A))
+    assert (n_units <= sksom._engine.gas.COUNT_RANKS_UP_TO) == (n_units == 6)  # both ways of ranking run
 
 
 def test_online_ng_breaks_distance_ties_by_unit_index():

@@ -12,6 +12,14 @@ MUTANTS = [
         "check": "test_online_ng_matches_transcription",
     },
     {
+        "name": "online NG sorted ranks off by one (above COUNT_RANKS_UP_TO units)",
+        "file": "sksom/_engine/gas.py",
+        "old": "ranks = tf.scatter_nd(order[:, None], ranks_base, [n_units])",
+        "new": "ranks = tf.scatter_nd(order[:, None], ranks_base + 1, [n_units])",
+        "tests": _TESTS,
+        "check": "test_online_ng_matches_transcription",
+    },
+    {
         "name": "online NG ranks tied units alike",
         "file": "sksom/_engine/gas.py",
         "old": "before = (d2[None, :] < d2[:, None]) | ((d2[None, :] == d2[:, None]) & lower)",

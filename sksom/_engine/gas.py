@@ -212,8 +212,15 @@ def _zero_after(*tensors):
 # -- online neural gas ------------------------------------------------------------
 
 
+# Most units for which the online rule ranks by counting pairs (its cost
+# grows with the square of the units) rather than by XLA's sort. Per signal
+# on the CPU: 4.7 against 11.2 us at 100 units, 32 against 46 at 400, 171
+# against 137 at 1000.
+COUNT_RANKS_UP_TO = 512
+
+
 @functools.cache
-def _ng_online_fn(dtype):
+def _ng_online_fn(dtype, count_ranks):
     @tf.function(
         input_signature=[
             _matrix(dtype), _matrix(dtype), _matrix(dtype), _vector(dtype), _vector(dtype), _vector(dtype),
@@ -231,16 +238,20 @@ def _ng_online_fn(dtype):
             x = X[i]
             diff = x[None, :] - W
             d2 = tf.reduce_sum(diff * diff, axis=1)
-            # Unit i's rank: the units nearer than it, and those as near
-            # with a lower index (a stable sort's order). Counting compares
-            # all pairs, but in one fused pass: several times faster under
-            # XLA on the CPU than its sort of a hundred values.
-            lower = ranks_base[None, :] < ranks_base[:, None]
-            before = (d2[None, :] < d2[:, None]) | ((d2[None, :] == d2[:, None]) & lower)
-            ranks = tf.reduce_sum(tf.cast(before, tf.int32), axis=1)
-            # The two nearest, ties to the lower index as in the ranks.
-            first = tf.argmin(d2, output_type=tf.int32)
-            second = tf.argmin(tf.where(tf.equal(ranks_base, first), inf, d2), output_type=tf.int32)
+            if count_ranks:
+                # Unit i's rank: the units nearer than it, and those as near
+                # with a lower index (a stable sort's order). Counting
+                # compares all pairs, but in one fused pass.
+                lower = ranks_base[None, :] < ranks_base[:, None]
+                before = (d2[None, :] < d2[:, None]) | ((d2[None, :] == d2[:, None]) & lower)
+                ranks = tf.reduce_sum(tf.cast(before, tf.int32), axis=1)
+                # The two nearest, ties to the lower index as in the ranks.
+                first = tf.argmin(d2, output_type=tf.int32)
+                second = tf.argmin(tf.where(tf.equal(ranks_base, first), inf, d2), output_type=tf.int32)
+            else:
+                order = tf.argsort(d2, stable=True)
+                ranks = tf.scatter_nd(order[:, None], ranks_base, [n_units])
+                first, second = order[0], order[1]
             # The step of a unit is capped at 1: it never passes the sample.
             step = tf.minimum(rates[i] * weights[i] * tf.exp(-tf.cast(ranks, dtype) / lams[i]), 1.0)
             W = W + step[:, None] * diff
@@ -272,7 +283,7 @@ def neural_gas_online(chunks, W, A, device=None):
     connects edges as :func:`_hebbian_step`. Returns the codebook and ages.
     """
     dtype = tf.as_dtype(W.dtype)
-    fn = _ng_online_fn(dtype)
+    fn = _ng_online_fn(dtype, W.shape[0] <= COUNT_RANKS_UP_TO)
     with _scope(device):
         W_t, A_t = tf.constant(W), tf.constant(A)
         for X, weights, lams, rates, ages in chunks:
