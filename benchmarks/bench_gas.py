@@ -6,17 +6,25 @@ computes the quantization error (mean distance to the nearest unit) of every
 codebook the same way. Peers:
 
 - MDP's ``GrowingNeuralGasNode`` and ``NeuralGasNode`` (pure Python loops);
+- somber 2.0.1's ``Ng`` (its 2018 release; NumPy, one signal at a time),
+  against sksom's online NG;
 - ``minigng``'s ``MiniGNG``;
 - a NumPy transcription of batch neural gas (Cottrell et al. 2006), since no
-  package offers batch NG (somber's crashes, see issue 12).
+  package offers batch NG: somber 2.0.1's ``Ng`` is the online rule (with
+  ``batch_size > 1`` it averages online steps over a mini-batch), and the
+  neural gas at somber's latest commit crashes (see issue 12).
 
 A peer that is not installed, or fails, is reported and skipped. MDP 3.6
 predates NumPy 2: the worker gives it ``numpy.typeDict`` and an
 ``inspect.getfullargspec`` that tolerates C functions, nothing else.
-Install the peers in a virtual environment with the system packages::
+somber 2.0.1 calls ``np.int``, removed in NumPy 1.24: the worker sets
+``np.int = int`` before importing it, so the installed copy stays as
+released. It imports tqdm but declares only numpy. Install the peers in a
+virtual environment with the system packages::
 
     python -m venv --system-site-packages /work/venv-gas
-    /work/venv-gas/bin/pip install mdp minigng
+    /work/venv-gas/bin/pip install mdp minigng tqdm
+    /work/venv-gas/bin/pip install --no-deps somber==2.0.1
     PYTHONPATH=$PWD /work/venv-gas/bin/python benchmarks/bench_gas.py
 """
 
@@ -70,7 +78,9 @@ def _sksom_ng(X, algorithm, epochs):
     import sksom._engine  # noqa: F401  (TensorFlow's import is not timed, as the peers' imports are not)
     from sksom import NeuralGas
 
-    gas = NeuralGas(N_UNITS, algorithm=algorithm, max_iter=epochs, init=_start_units(X, N_UNITS).astype(X.dtype))
+    gas = NeuralGas(
+        N_UNITS, algorithm=algorithm, max_iter=epochs, init=_start_units(X, N_UNITS).astype(X.dtype), random_state=0
+    )
     start = time.perf_counter()
     gas.fit(X)
     return time.perf_counter() - start, gas.cluster_centers_
@@ -148,6 +158,41 @@ def _mdp_ng_online(X, algorithm, epochs):
     return time.perf_counter() - start, np.array([n.data.pos for n in node.graph.nodes])
 
 
+def _import_somber():
+    np.int = int  # somber 2.0.1 calls np.int (gone since NumPy 1.24) for its unit count
+    import somber
+
+    return somber
+
+
+def _somber_ng(X, algorithm, epochs):
+    """somber's ``Ng``: the online NG rule, one signal at a time (batch_size=1).
+
+    somber's schedule multiplies the learning rate and the range by
+    ``exp(-factor / U)`` at each of ``U = epochs * updates_epoch`` steps (and
+    once more at the start of each epoch): an exponential decay from its start
+    value to ``start * exp(-factor)``. With ``factor = log(start / end)`` and
+    a step at every signal (``updates_epoch = len(X)``) that is sksom's
+    ``start * (end / start) ** (t / T)``: the first signal sees 0.5 and
+    N_UNITS / 2 less two steps, the last 0.005 and 0.01 less one step (a step
+    is a factor within 1e-4 of 1 for 100,000 signals). Its default of 10 steps
+    an epoch would start at 0.2 and 9.1 already and end at 0.0032 and 0.0043.
+    No scaler (somber's default standardizes the data) and no initializer, so
+    the codebook lives in the data space and starts from the common units.
+    """
+    somber = _import_somber()
+    lam_start = N_UNITS / 2
+    gas = somber.Ng(
+        N_UNITS, X.shape[1], learning_rate=0.5, influence=lam_start, initializer=None, scaler=None,
+        lr_lambda=np.log(0.5 / 0.005), infl_lambda=np.log(lam_start / 0.01),
+    )
+    gas.weights = _start_units(X, N_UNITS)
+    np.random.seed(0)  # somber shuffles the signals with NumPy's global generator
+    start = time.perf_counter()
+    gas.fit(X, num_epochs=epochs, updates_epoch=len(X), batch_size=1)
+    return time.perf_counter() - start, gas.weights
+
+
 def _minigng(X, algorithm, epochs):
     from minigng import MiniGNG
 
@@ -164,6 +209,7 @@ RUNS = [
     ("numpy-ref", "NG batch", lambda X, e: _numpy_ng_batch(X, "batch", e), "numpy", BATCH_EPOCHS),
     ("sksom", "NG online", lambda X, e: _sksom_ng(X, "online", e), "sksom", 1),
     ("mdp", "NG online", lambda X, e: _mdp_ng_online(X, "online", e), "mdp", 1),
+    ("somber", "NG online", lambda X, e: _somber_ng(X, "online", e), "somber", 1),
     ("sksom", "GNG", lambda X, e: _sksom_gng(X, "gng", e), "sksom", 1),
     ("mdp", "GNG", lambda X, e: _mdp_gng(X, "gng", e), "mdp", 1),
     ("minigng", "GNG", lambda X, e: _minigng(X, "gng", e), "minigng", 1),
