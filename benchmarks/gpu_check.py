@@ -31,12 +31,22 @@ One command, meant to finish in a few minutes on one modern GPU. It
 Both use TensorFlow's default float32 matmul precision (TF32 on GPUs that
 have it), which is printed.
 
+A third case, ``gas``, times the gases on ``bench_gas.py``'s 100,000
+two-dimensional samples with 100 units: batch neural gas (20 epochs) on the
+default device against its NumPy transcription on the host, and the
+sequential rules (online neural gas, one epoch; growing neural gas, one
+pass) on the default device and with ``device="cpu"``. Each is fitted twice
+in this process: the first fit includes tracing and XLA compilation. It
+tells whether the sequential rules, one small step per sample, belong on
+the GPU at all.
+
 Without a GPU it says so on its first lines, and every figure is the CPU's.
 
 Usage::
 
-    python benchmarks/gpu_check.py                 # both cases
+    python benchmarks/gpu_check.py                 # the two map cases
     python benchmarks/gpu_check.py --cases big-map # the 200 x 200 map alone
+    python benchmarks/gpu_check.py --cases gas     # the gases
     python benchmarks/gpu_check.py --dry-run       # tiny sizes: an end-to-end run on a CPU (seconds)
     python benchmarks/gpu_check.py --quick         # 5,000 rows in the first case
     python benchmarks/gpu_check.py --rows 100000 --batch-size 65536 --big-side 300
@@ -57,7 +67,9 @@ from bench_scale import PhaseTimedSOM
 N_FEATURES = 784
 QUICK_ROWS = 5000
 BIG_ROWS = 10000  # MNIST's test set
-DRY_RUN = {"rows": 2000, "side": 10, "big_rows": 1000, "big_side": 20, "epochs": 3}
+DRY_RUN = {"rows": 2000, "side": 10, "big_rows": 1000, "big_side": 20, "epochs": 3, "gas_rows": 3000}
+GAS_ROWS = 100_000
+GAS_BATCH_EPOCHS = 20
 
 
 def device_description(tf, engine):
@@ -156,10 +168,46 @@ def print_floor(tf, device, som, X, fit_s, epochs, smoothing):
         print(f"ratio epochs / floor  {sum(som._epoch_seconds) / floor_s:9.2f}")
 
 
+def gas_case(device, rows, batch_epochs):
+    """Time the gases on ``device`` (and the sequential ones on the CPU too); print a table."""
+    from bench_gas import N_UNITS, _numpy_ng_batch, _start_units, mixture_2d
+
+    from sksom import GrowingNeuralGas, NeuralGas
+    from sksom.metrics import quantization_error
+
+    X = mixture_2d(rows)
+    print(f"\n== gases on {rows} x {X.shape[1]} (bench_gas.py's mixture2d), {N_UNITS} units")
+    print(f"{'model':<22} {'device':<14} {'first fit s':>11} {'second s':>9} {'QE':>8}")
+
+    def row(name, where, make):
+        seconds = []
+        for _ in range(2):
+            model = make()
+            start = time.perf_counter()
+            model.fit(X)
+            seconds.append(time.perf_counter() - start)
+        qe = quantization_error(X, model.cluster_centers_.astype(np.float32))
+        print(f"{name:<22} {where:<14} {seconds[0]:>11.2f} {seconds[1]:>9.2f} {qe:>8.4f}", flush=True)
+
+    init = _start_units(X, N_UNITS).astype(X.dtype)
+    here = device if device.startswith("/GPU") else "cpu"
+    row(f"NG batch, {batch_epochs} epochs", here,
+        lambda: NeuralGas(N_UNITS, max_iter=batch_epochs, init=init, random_state=0, device=here))
+    seconds, codebook = _numpy_ng_batch(X, "batch", batch_epochs)
+    qe = quantization_error(X, codebook.astype(np.float32))
+    print(f"{'NG batch, NumPy':<22} {'host':<14} {seconds:>11.2f} {'':>9} {qe:>8.4f}", flush=True)
+    for where in dict.fromkeys([here, "cpu"]):
+        row("NG online, 1 epoch", where,
+            lambda: NeuralGas(N_UNITS, algorithm="online", max_iter=1, init=init, random_state=0, device=where))
+        row("GNG, 1 pass", where,
+            lambda: GrowingNeuralGas(max_units=N_UNITS, max_iter=1, init=init[:2], random_state=0, device=where))
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--cases", nargs="+", choices=["floor", "big-map"], default=["floor", "big-map"],
-                        help="floor: the 50 x 50 map on 1,000,000 rows; big-map: 200 x 200 on MNIST (default: both)")
+    parser.add_argument("--cases", nargs="+", choices=["floor", "big-map", "gas"], default=["floor", "big-map"],
+                        help="floor: the 50 x 50 map on 1,000,000 rows; big-map: 200 x 200 on MNIST (default: "
+                        "both); gas: neural gas and GNG on 100,000 x 2")
     parser.add_argument("--rows", type=int, default=1_000_000, help="rows of data (default 1,000,000)")
     parser.add_argument("--quick", action="store_true", help=f"{QUICK_ROWS} rows in the first case")
     parser.add_argument("--dry-run", action="store_true",
@@ -170,10 +218,13 @@ def main(argv=None):
     parser.add_argument("--batch-size", default="auto", help="rows per chunk (default: the estimator's 'auto')")
     args = parser.parse_args(argv)
     rows = QUICK_ROWS if args.quick else args.rows
-    big_rows = BIG_ROWS
+    # The gases keep their 20 epochs in a dry run: with fewer, lambda falls
+    # so fast that the NumPy transcription (which has no guard) divides by
+    # the zero weight of a unit no sample is nearest to.
+    big_rows, gas_rows, gas_epochs = BIG_ROWS, GAS_ROWS, GAS_BATCH_EPOCHS
     if args.dry_run:
-        rows, args.side, big_rows, args.big_side, args.epochs = (
-            DRY_RUN[k] for k in ("rows", "side", "big_rows", "big_side", "epochs"))
+        rows, args.side, big_rows, args.big_side, args.epochs, gas_rows = (
+            DRY_RUN[k] for k in ("rows", "side", "big_rows", "big_side", "epochs", "gas_rows"))
     batch_size = args.batch_size if args.batch_size == "auto" else int(args.batch_size)
     begin = time.perf_counter()
 
@@ -211,6 +262,9 @@ def main(argv=None):
               f"{X.shape[1]} {source}")
         som, fit_s = timed_fit(tf, on_gpu, X, args.big_side, args.epochs, batch_size)
         print_floor(tf, device, som, X, fit_s, args.epochs, smoothing=False)
+
+    if "gas" in args.cases:
+        gas_case(device, gas_rows, gas_epochs)
 
     print(f"\nthis check took {time.perf_counter() - begin:.1f} s in all")
 
