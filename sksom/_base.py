@@ -192,7 +192,9 @@ def initial_codebook(init, n_units, data, rng):
     """
     dtype = data.dtype
     if not isinstance(init, str):
-        codebook = np.array(init, dtype=dtype)
+        # Checked in float64 first: a float64 value beyond the float32 range
+        # is too large, not NaN or infinity.
+        codebook = np.array(init, dtype=np.float64)
         if codebook.shape != (n_units, data.n_features):
             raise ValueError(
                 f"init has shape {codebook.shape}; expected (n_units, n_features) = "
@@ -200,7 +202,15 @@ def initial_codebook(init, n_units, data, rng):
             )
         if not np.all(np.isfinite(codebook)):
             raise ValueError("init contains NaN or infinity.")
-        return codebook
+        largest = float(np.abs(codebook).max()) if codebook.size else 0.0
+        high = math.sqrt(np.finfo(dtype).max / (8.0 * max(1, data.n_features)))
+        if largest > high:
+            advice = "scale the data and init" + (" or pass float64." if dtype == np.float32 else ".")
+            raise ValueError(
+                f"init has values up to {largest:.3g}, too large to compute squared distances "
+                f"in {dtype} (limit {high:.3g}); {advice}"
+            )
+        return codebook.astype(dtype)
     if init == "sample":
         weights = data.sample_weight
         rows = rng.choice(data.n_samples, size=n_units, replace=n_units > np.count_nonzero(weights), p=weights / weights.sum())

@@ -109,12 +109,26 @@ class _GasMixin:
             yield X, w, (start + np.arange(len(X))) / data.n_samples
 
     def _signals(self, data, dtype, rng):
-        """Chunks of the sequential rules: zero-weight samples dropped (weights are relative already)."""
+        """``(X, weights, positions)`` chunks of the sequential rules, as if the zero-weight samples were absent.
+
+        Those samples are dropped; the others' weights are taken relative to
+        the mean of the positive weights, and their positions in the epoch
+        (which drive the schedules) count the kept samples only. So a fit
+        with some weights 0 equals the fit on the other samples alone (in
+        the same order, with ``shuffle=False``).
+        """
         step = engine().SIGNAL_CHUNK if self.batch_size == "auto" else int(self.batch_size)
-        for X, w, positions in self._ordered_chunks(data, step, dtype, rng):
+        n_kept = int(np.count_nonzero(data.sample_weight))
+        # data.sample_weight is relative to the mean over all rows.
+        scale = n_kept / data.n_samples
+        done = 0
+        for X, w, _ in self._ordered_chunks(data, step, dtype, rng):
             keep = w > 0
-            if keep.any():
-                yield X[keep], w[keep], positions[keep]
+            kept = int(np.count_nonzero(keep))
+            if kept:
+                weights = w[keep] if n_kept == data.n_samples else (w[keep] * scale).astype(dtype)
+                yield X[keep], weights, (done + np.arange(kept)) / n_kept
+                done += kept
 
     def _check_finite(self, codebook):
         if not np.all(np.isfinite(codebook)):
@@ -332,6 +346,13 @@ class NeuralGas(_GasMixin, BaseMap):
 
     def _fit(self, data, partial):
         device = self._resolve_device()
+        online = self.algorithm == "online"
+        if online and self.n_units > engine().MAX_CAPACITY:
+            raise ValueError(
+                f"n_units={self.n_units} exceeds the {engine().MAX_CAPACITY} units supported by "
+                "algorithm='online': its edge ages are a dense (n_units, n_units) matrix. "
+                "algorithm='batch' has no such limit."
+            )
         self._check_cluster_count(self.n_units)
         if partial and self.__sklearn_is_fitted__():
             if self.n_units != self.cluster_centers_.shape[0]:
@@ -340,11 +361,17 @@ class NeuralGas(_GasMixin, BaseMap):
                     "fitted gas; partial_fit continues the fitted gas. Call fit to start a new one."
                 )
             rng, codebook, n_iter = self._random_state, self.cluster_centers_, self.n_iter_
-            ages = _ages_to_dense(self._edge_ages, self.n_units, codebook.dtype)
         else:
             rng = check_random_state(self.random_state)
             codebook = initial_codebook(self.init, self.n_units, data, rng)
             n_iter = 0
+        # Only the online rule ages edges while it trains; the batch rule
+        # draws its graph at the end, and never holds a dense matrix.
+        if not online:
+            ages = None
+        elif partial and self.__sklearn_is_fitted__():
+            ages = _ages_to_dense(self._edge_ages, self.n_units, codebook.dtype)
+        else:
             ages = np.full((self.n_units, self.n_units), -1.0, dtype=codebook.dtype)
         epochs = 1 if partial else self.max_iter
         start = time.perf_counter()
@@ -386,12 +413,13 @@ class NeuralGas(_GasMixin, BaseMap):
             keep = (X[w > 0] for X, w in data.chunks(step, dtype))
             first, second, _ = kernels.best_matching_units(keep, codebook, device)
             edges = _hebbian_edges(first, second, self.n_units)
-            ages = np.where(edges.toarray(), 0.0, -1.0)
+            # Every edge at age 0, stored as age + 1 (see _ages_to_sparse).
+            edge_ages = edges.astype(dtype)
         else:
             edges = _edges_from_ages(ages)
+            edge_ages = _ages_to_sparse(ages)
         self._set_fitted(
-            data, codebook, edges, device,
-            n_iter_=n_iter + epochs, _random_state=rng, _edge_ages=_ages_to_sparse(ages),
+            data, codebook, edges, device, n_iter_=n_iter + epochs, _random_state=rng, _edge_ages=edge_ages,
         )
         return self
 
@@ -409,7 +437,9 @@ class NeuralGas(_GasMixin, BaseMap):
             Non-negative weight of each sample. ``"batch"`` uses them
             exactly (a weight of 2 counts a sample twice); ``"online"``
             multiplies a sample's step by its weight relative to the mean
-            weight, each step capped at 1. A weight of 0 ignores a sample.
+            positive weight, each step capped at 1. A weight of 0 is the
+            sample's absence (in ``"online"``, the schedules run over the
+            other samples).
 
         Returns
         -------
@@ -671,7 +701,8 @@ class GrowingNeuralGas(_GasMixin, BaseMap):
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weight of each sample: it multiplies the sample's
             steps (each capped at 1) and the error it adds, relative to the
-            mean weight of ``X``. A weight of 0 ignores a sample.
+            mean positive weight of ``X``. A weight of 0 is the sample's
+            absence: it is not a signal.
 
         Returns
         -------

@@ -371,26 +371,33 @@ def test_batch_ng_weight_two_equals_a_duplicated_row(n_features):
 
 
 def test_zero_weight_ignores_the_sample():
-    """Check that a weight of 0 in the sequential rules removes the sample from the stream.
+    """Check that a weight of 0 in the sequential rules is the sample's absence.
 
-    The other samples keep their weight relative to the mean over all rows.
+    The other samples keep their weights relative to the mean of the positive
+    weights, and the schedules run over them alone: the fit equals the fit
+    on the kept rows, and both equal the transcriptions on those rows.
     """
     X = np.random.default_rng(12).random((30, 2))
-    weights = np.ones(30)
-    weights[[4, 17]] = 0
-    kept = np.delete(X, [4, 17], axis=0)
-    relative = np.full(28, 30 / 28)
+    weights = np.random.default_rng(14).uniform(0.5, 2.0, 30)
+    weights[[4, 17, 18]] = 0
+    kept, kept_weights = np.delete(X, [4, 17, 18], axis=0), np.delete(weights, [4, 17, 18])
+    relative = kept_weights / kept_weights.mean()
     W0 = X[:6] + 0.01
-    gas = NeuralGas(n_units=6, algorithm="online", max_iter=1, max_age=3, shuffle=False, init=W0)
-    gas.fit(X, sample_weight=weights)
-    p = (np.delete(np.arange(30), [4, 17])) / 30
-    W, A = online_ng_reference(kept, W0, 3.0 * (0.01 / 3.0) ** p, 0.5 * 0.01**p, np.full(28, 3.0), relative)
+    params = dict(n_units=6, algorithm="online", max_iter=1, max_age=3, shuffle=False, init=W0)
+    gas = NeuralGas(**params).fit(X, sample_weight=weights)
+    alone = NeuralGas(**params).fit(kept, sample_weight=kept_weights)
+    p = np.arange(27) / 27
+    W, A = online_ng_reference(kept, W0, 3.0 * (0.01 / 3.0) ** p, 0.5 * 0.01**p, np.full(27, 3.0), relative)
     np.testing.assert_allclose(gas.cluster_centers_, W, rtol=1e-10)
-    gng = GrowingNeuralGas(max_units=5, max_iter=1, insertion_interval=7, shuffle=False, init=X[:2])
-    gng.fit(X, sample_weight=weights)
+    np.testing.assert_allclose(alone.cluster_centers_, W, rtol=1e-10)
+    params = dict(max_units=5, max_iter=1, insertion_interval=7, shuffle=False, init=X[:2])
+    gng = GrowingNeuralGas(**params).fit(X, sample_weight=weights)
+    alone = GrowingNeuralGas(**params).fit(kept, sample_weight=kept_weights)
     W, A, E, _ = gng_reference(kept, X[:2], 5, 0.2, 0.006, 7, 50, 0.5, 0.995, weights=relative)
-    np.testing.assert_allclose(gng.cluster_centers_, W, rtol=1e-10)
-    np.testing.assert_allclose(gng._unit_errors, E, rtol=1e-10)
+    for fitted in (gng, alone):
+        np.testing.assert_allclose(fitted.cluster_centers_, W, rtol=1e-10)
+        np.testing.assert_allclose(fitted._unit_errors, E, rtol=1e-10)
+    assert gng.n_signals_ == 27
 
 
 # -- the estimator API -------------------------------------------------------
@@ -511,8 +518,11 @@ BAD_PARAMS = [
     (NeuralGas, dict(max_age=-1), r"max_age"),
     (NeuralGas, dict(n_clusters="components"), r"n_clusters"),
     (NeuralGas, dict(n_units=3, init=np.zeros((2, 2))), r"init has shape \(2, 2\); expected .*\(3, 2\)"),
+    (NeuralGas, dict(n_units=3, init=np.full((3, 2), 1e200)), r"init has values up to 1e\+200, too large .* float64"),
+    (GrowingNeuralGas, dict(init=np.full((2, 2), 1e200)), r"init has values up to 1e\+200, too large .* float64"),
     (NeuralGas, dict(n_units=3, n_clusters=4), r"n_clusters=4 is larger than the number of units"),
     (NeuralGas, dict(device="/TPU:7"), r"device='/TPU:7'"),
+    (NeuralGas, dict(n_units=5000, algorithm="online"), r"n_units=5000 exceeds the 4096 units supported by algorithm='online'"),
     (GrowingNeuralGas, dict(max_units=1), r"max_units"),
     (GrowingNeuralGas, dict(max_units=5000), r"max_units=5000 exceeds the 4096 units supported"),
     (GrowingNeuralGas, dict(eps_winner=1.5), r"eps_winner"),
@@ -552,6 +562,34 @@ def test_values_whose_squares_underflow_are_rejected(estimator):
     fitted = estimator.fit(TINY * 1e-20)
     assert np.unique(fitted.predict(TINY * 1e-20)).size > 1
     estimator.fit(np.zeros((12, 2), dtype=np.float32))
+
+
+def test_batch_ng_holds_no_dense_unit_by_unit_matrix():
+    """Check that batch NG with many units allocates nothing of size n_units^2 on the host.
+
+    3,000 units: a dense (n_units, n_units) float64 matrix would be 72 MB;
+    the NumPy allocations of the whole fit stay far below. Its edges are all
+    at age 0.
+    """
+    import tracemalloc
+
+    X = np.random.default_rng(15).random((60, 2))
+    gas = NeuralGas(n_units=3000, max_iter=1, init="random", random_state=0)
+    tracemalloc.start()
+    try:
+        gas.fit(X)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 20e6
+    assert gas.edges_.nnz > 0
+    np.testing.assert_array_equal(gas._edge_ages.toarray(), gas.edges_.toarray().astype(float))
+
+
+def test_float64_init_beyond_float32_data_range_names_the_range():
+    """Check that a float64 init too large for float32 data is called too large, not NaN or infinity."""
+    with pytest.raises(ValueError, match=r"init has values up to 1e\+39, too large .* float32 .* pass float64"):
+        NeuralGas(n_units=3, max_iter=1, init=np.full((3, 2), 1e39)).fit(TINY.astype(np.float32))
 
 
 def test_n_clusters_that_is_not_a_clusterer_is_a_type_error():

@@ -553,6 +553,7 @@ BAD_PARAMS = [
     (dict(map_size=(2, 2), init=np.zeros((3, 4))), re.escape("expected (n_units, n_features) = (4, 4)")),
     (dict(init=np.zeros((3, 4))), "give map_size explicitly"),
     (dict(map_size=(2, 2), init=np.full((4, 4), np.nan)), "init contains NaN"),
+    (dict(map_size=(2, 2), init=np.full((4, 4), 1e200)), "init has values up to 1e\\+200, too large"),
     (dict(n_clusters=0), "The 'n_clusters' parameter"),
     (dict(n_clusters=True), "got the bool True"),
     (dict(radius_start=1e-300, radius_end=1e-300), "radius_start=1e-300 is below"),
