@@ -160,20 +160,41 @@ def test_batch_ng_matches_transcription(batch_size, n_features):
     lambdas = 3.0 * (1.0 / 3.0) ** (np.arange(4) / 3)
     np.testing.assert_allclose(gas.cluster_centers_, batch_ng_reference(X, W0, lambdas), rtol=1e-10)
     assert gas.n_iter_ == 4
+    # Each id runs the way of summing it names (k = 4 ranks here).
+    assert (4 * (n_features + 1) <= sksom._engine.gas._BY_RANK_WIDTH) == (n_features == 2)
 
 
 def test_batch_ng_truncated_ranks_are_exact():
     """Check that truncating the ranks at small lambda leaves the full-rank result (float tolerance).
 
-    The epochs keep 19 ranks (weight block), 3 and 1 (rank by rank; the last
-    one is a k-means step).
+    The epochs keep 19 ranks (weight block), 3 and 2 (rank by rank; the
+    last one would keep 1 without the floor of two).
     """
     X = np.random.default_rng(4).random((300, 2))
     W0 = X[:60]
     gas = NeuralGas(n_units=60, max_iter=3, lambda_start=0.5, lambda_end=0.01, init=W0).fit(X)
     lambdas = 0.5 * 0.02 ** (np.arange(3) / 2)
-    assert [sksom._engine.rank_cutoff(60, lam, np.float64) for lam in lambdas] == [19, 3, 1]
+    assert [sksom._engine.rank_cutoff(60, lam, np.float64) for lam in lambdas] == [19, 3, 2]
     np.testing.assert_allclose(gas.cluster_centers_, batch_ng_reference(X, W0, lambdas), rtol=1e-12)
+
+
+def test_batch_ng_unit_nearest_to_no_sample_moves_to_where_it_is_second():
+    """Check the truncation's floor of two ranks on units far from the data.
+
+    At lambda = 0.02 one rank would be kept; unit 1 is nearest to no sample
+    but second to every one, and the full rule moves it (by the sample
+    weights of rank 1, all equal) to the samples' mean. Units 2 and 3 are
+    among no sample's two nearest: the truncated rule leaves them in place,
+    where the full rule moves them by weights below float resolution (the
+    limitation the docs state).
+    """
+    X = np.random.default_rng(16).random((50, 2))
+    W0 = np.array([[0.5, 0.5], [3.0, 3.0], [10.0, 10.0], [20.0, 20.0]])
+    gas = NeuralGas(n_units=4, max_iter=1, lambda_end=0.02, init=W0).fit(X)
+    assert sksom._engine.rank_cutoff(4, 0.02, np.float64) == 2
+    np.testing.assert_allclose(gas.cluster_centers_[:2], batch_ng_reference(X, W0, [0.02])[:2], rtol=1e-12)
+    np.testing.assert_allclose(gas.cluster_centers_[1], X.mean(axis=0), rtol=1e-12)
+    np.testing.assert_array_equal(gas.cluster_centers_[2:], W0[2:])
 
 
 @pytest.mark.parametrize("n_units", [6, 600], ids=["counted-ranks", "sorted-ranks"])
@@ -215,6 +236,26 @@ def test_online_ng_breaks_distance_ties_by_unit_index():
     p = np.arange(30) / 30
     W, A = online_ng_reference(X, W0, 1.0 * 0.5**p, 0.5 * 0.2**p, 0.4 * 20**p, np.ones(30))
     np.testing.assert_allclose(gas.cluster_centers_, W, rtol=1e-10)
+    np.testing.assert_array_equal(gas.edges_.toarray(), _edges(A))
+
+
+def test_online_ng_ties_at_every_signal_go_to_the_lower_index():
+    """Check winner, runner-up and ranks when all units tie at every signal.
+
+    A learning rate of 100 caps the steps of the units of rank 0 to 4 at 1:
+    the five units land on each sample, so every later signal finds them at
+    one place, and the winner, the runner-up (their edge) and the ranks must
+    follow the unit index, as a stable sort's order.
+    """
+    X = np.random.default_rng(12).random((30, 2))
+    W0 = np.random.default_rng(1).random((5, 2))
+    gas = NeuralGas(
+        n_units=5, algorithm="online", max_iter=1, lambda_start=1.0, lambda_end=1.0, learning_rate_start=100.0,
+        learning_rate_end=100.0, max_age=3, init=W0, shuffle=False,
+    ).fit(X)
+    W, A = online_ng_reference(X, W0, np.ones(30), np.full(30, 100.0), np.full(30, 3.0), np.ones(30))
+    assert np.ptp(W, axis=0).max() == 0  # the units end at one place: the ties were real
+    np.testing.assert_allclose(gas.cluster_centers_, W, rtol=1e-12)
     np.testing.assert_array_equal(gas.edges_.toarray(), _edges(A))
 
 

@@ -36,12 +36,16 @@ def rank_cutoff(n_units, lam, dtype):
     """Ranks kept by the batch rule: beyond them ``exp(-k / lam)`` is below float resolution.
 
     ``exp(-k/lam) < eps`` for ``k > lam * ln(1/eps)``; such a term changes no
-    sum of terms of size 1 (the rank-0 term), so truncating the ranks there is
-    exact to float tolerance. The ranks kept are ``0 .. floor(lam * ln(1/eps))``;
-    with ``lam < 1 / ln(1/eps)`` that is the nearest unit alone (a k-means step).
+    sum of terms of size 1 (the rank-0 term), so for a unit that is the
+    nearest to some sample, truncating the ranks there is exact to float
+    tolerance. The ranks kept are ``0 .. floor(lam * ln(1/eps))``, and at
+    least the two nearest: a unit nearest to no sample still moves, by its
+    terms within the kept ranks (those of the samples it is second for, at
+    least). A unit among no sample's kept ranks keeps its place, where the
+    full rule would move it by weights that are all below float resolution.
     """
     eps = np.finfo(dtype).eps
-    return int(min(n_units, np.floor(lam * np.log(1.0 / eps)) + 1))
+    return int(min(n_units, max(2, np.floor(lam * np.log(1.0 / eps)) + 1)))
 
 
 @functools.cache
@@ -60,11 +64,11 @@ def _ng_sums(X, weights, W, lam, k):
     """Rank-weighted sums of the samples and total weight of each unit, over ``k`` ranks."""
     dtype = W.dtype
     n_samples, n_units, n_features = tf.shape(X)[0], tf.shape(W)[0], tf.shape(X)[1]
-    # TensorFlow's CPU top_k is slower for any k from about a third of the
-    # units up to all but one than for all of them (100 units, 100,000 rows:
-    # 120-275 ms against 125 ms); the ranks beyond ``k`` only add terms below
-    # float resolution.
-    k = tf.where(3 * k > n_units, n_units, k)
+    # TensorFlow's CPU top_k is slower for k from half the units up to all
+    # but one than for all of them (100 units, 100,000 rows: 192-275 ms
+    # against 125-166 ms; also at 1,000 and 4,000 units), so those sort all;
+    # the ranks beyond ``k`` only add terms below float resolution.
+    k = tf.where(2 * k > n_units, n_units, k)
     # top_k of minus the distance orders units from nearest; equal
     # distances go to the lower unit index first.
     _, nearest = tf.math.top_k(_similarity(X, W), k)
@@ -99,10 +103,11 @@ def _ng_sums(X, weights, W, lam, k):
         return tf.matmul(H, X, transpose_a=True), tf.reduce_sum(H, axis=0)
 
     # On 100,000 rows and 100 units the per-rank sums win up to k (n_features
-    # + 1) of about 30 (3-19 ms against 25-33 ms at 2 features and k <= 9, 16
-    # against 33 at 10 features and k = 2), and at k = 1 (19 against 32 ms
-    # at 64 features).
-    return tf.cond((k == 1) | (k * (n_features + 1) <= _BY_RANK_WIDTH), by_rank, by_block)
+    # + 1) of about 30: 5-19 ms against 28-33 ms at 2 features and 2 <= k <=
+    # 9, 16 against 33 at 10 features and k = 2. (k <= width // (n_features
+    # + 1) says k (n_features + 1) <= width without the product, which
+    # overflows int32 for very wide data.)
+    return tf.cond(k <= _BY_RANK_WIDTH // (n_features + 1), by_rank, by_block)
 
 
 # Largest k (n_features + 1) for which the batch rule sums rank by rank.
@@ -232,7 +237,6 @@ def _ng_online_fn(dtype, count_ranks):
     def online(X, W, A, weights, lams, rates, max_ages, n):
         n_units = tf.shape(W)[0]
         ranks_base = tf.range(n_units)
-        inf = tf.constant(np.inf, dtype)
 
         def body(i, W, A):
             x = X[i]
@@ -245,9 +249,10 @@ def _ng_online_fn(dtype, count_ranks):
                 lower = ranks_base[None, :] < ranks_base[:, None]
                 before = (d2[None, :] < d2[:, None]) | ((d2[None, :] == d2[:, None]) & lower)
                 ranks = tf.reduce_sum(tf.cast(before, tf.int32), axis=1)
-                # The two nearest, ties to the lower index as in the ranks.
-                first = tf.argmin(d2, output_type=tf.int32)
-                second = tf.argmin(tf.where(tf.equal(ranks_base, first), inf, d2), output_type=tf.int32)
+                # The units of rank 0 and 1: the ranks are a permutation, so
+                # neither depends on how argmin breaks ties.
+                first = tf.argmin(ranks, output_type=tf.int32)
+                second = tf.argmin(tf.where(tf.equal(ranks, 0), n_units, ranks), output_type=tf.int32)
             else:
                 order = tf.argsort(d2, stable=True)
                 ranks = tf.scatter_nd(order[:, None], ranks_base, [n_units])
