@@ -12,6 +12,78 @@ _SOM = "tests/test_som.py::"
 _ALG = "tests/test_algorithms.py::"
 
 MUTANTS = [
+    {
+        "name": "kernels compute around the origin, not the codebook's mean (data far from it lose precision)",
+        "file": "sksom/_engine/som.py",
+        "old": "    return W.mean(axis=0, dtype=np.float64).astype(W.dtype)",
+        "new": "    return np.zeros(W.shape[1], W.dtype)",
+        "tests": ["tests/test_origin.py"],
+        "check": "test_data_far_from_the_origin_train_as_near_it",
+    },
+    {
+        "name": "batch epoch returns the codebook around the moved origin",
+        "file": "sksom/_engine/som.py",
+        "old": "    return new_W + c, qe_sum",
+        "new": "    return new_W, qe_sum",
+        "tests": ["tests/test_origin.py", "tests/test_algorithms.py"],
+        "check": "test_data_far_from_the_origin_train_as_near_it",
+    },
+    {
+        "name": "passes over the data move the chunks but not the codebook to the origin",
+        "file": "sksom/_engine/som.py",
+        "old": "    c = centre(W)\n    W = W - c\n",
+        "new": "    c = centre(W)\n",
+        "tests": ["tests/test_origin.py", "tests/test_som.py"],
+        "check": "test_data_far_from_the_origin_train_as_near_it",
+    },
+    {
+        "name": "batch NG over several chunks keeps the origin (data far from it lose precision)",
+        "file": "sksom/_engine/gas.py",
+        "old": "        for X, weights in recentred(chunks, origin):",
+        "new": "        for X, weights in recentred(chunks, 0 * origin):",
+        "tests": ["tests/test_origin.py"],
+        "check": "test_data_far_from_the_origin_train_as_near_it",
+    },
+    {
+        "name": "the batch map over several chunks keeps the origin (data far from it lose precision)",
+        "file": "sksom/_engine/som.py",
+        "old": "        recentred(itertools.chain([first], chunks), c), W - c, form,",
+        "new": "        recentred(itertools.chain([first], chunks), 0 * c), W, form,",
+        "tests": ["tests/test_origin.py"],
+        "check": "test_data_far_from_the_origin_train_as_near_it",
+    },
+    {
+        "name": "the mini-batch rule keeps the origin (data far from it lose precision)",
+        "file": "sksom/_engine/som.py",
+        "old": "    c = centre(W)\n    batches = recentred(batches, c)\n",
+        "new": "    c = 0 * centre(W)\n    batches = recentred(batches, c)\n",
+        "tests": ["tests/test_origin.py"],
+        "check": "test_data_far_from_the_origin_train_as_near_it",
+    },
+    {
+        "name": "the online rule keeps the origin (its product form loses precision far from it)",
+        "file": "sksom/_engine/som.py",
+        "old": "    online = _online_fn(neighborhood, dtype, masked, not masked and W.size > _ONLINE_PRODUCT_FORM_MIN)\n    c = centre(W)\n",
+        "new": "    online = _online_fn(neighborhood, dtype, masked, not masked and W.size > _ONLINE_PRODUCT_FORM_MIN)\n    c = 0 * centre(W)\n",
+        "tests": ["tests/test_origin.py"],
+        "check": "test_online_product_form_far_from_the_origin",
+    },
+    {
+        "name": "the exported model computes around the origin (ids differ from predict far from it)",
+        "file": "sksom/_engine/som.py",
+        "old": "        c = centre(codebook)\n        self.centre",
+        "new": "        c = 0 * centre(codebook)\n        self.centre",
+        "tests": ["tests/test_persistence.py"],
+        "check": "test_exported_model_predicts_the_same_ids",
+    },
+    {
+        "name": "batch NG returns the codebook around the moved origin",
+        "file": "sksom/_engine/gas.py",
+        "old": "        return _ng_update(sums, counts, W_t).numpy() + origin",
+        "new": "        return _ng_update(sums, counts, W_t).numpy()",
+        "tests": ["tests/test_origin.py", "tests/test_gas.py"],
+        "check": "test_data_far_from_the_origin_train_as_near_it",
+    },
     # -- issue 15 ------------------------------------------------------------------
     {
         "name": "fitted topographic error ignores sample_weight",

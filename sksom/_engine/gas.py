@@ -18,7 +18,7 @@ import numpy as np
 import tensorflow as tf
 
 from .device import scope as _scope
-from .som import _matrix, _padded, _padded_length, _similarity, _vector
+from .som import _matrix, _padded, _padded_length, _similarity, _vector, centre, recentred
 
 # Largest number of units of a gas: its edge ages are a dense square matrix,
 # 64 MiB in float32 at this size.
@@ -145,10 +145,12 @@ def neural_gas_batch_epochs(X, weights, W, lams, device=None):
     """:func:`neural_gas_batch_epoch` once per entry of ``lams``, on one in-memory chunk."""
     dtype = tf.as_dtype(W.dtype)
     ks = np.array([rank_cutoff(W.shape[0], lam, W.dtype) for lam in lams], dtype=np.int32)
+    c = centre(W)  # the origin of the arithmetic (see sksom._engine.som.centre)
     with _scope(device):
         return _ng_epochs_fn(dtype)(
-            tf.constant(X), tf.constant(weights), tf.constant(W), tf.constant(np.asarray(lams, W.dtype)), tf.constant(ks)
-        ).numpy()
+            tf.constant(X - c), tf.constant(weights), tf.constant(W - c), tf.constant(np.asarray(lams, W.dtype)),
+            tf.constant(ks),
+        ).numpy() + c
 
 
 def neural_gas_batch_epoch(chunks, W, lam, device=None):
@@ -162,14 +164,15 @@ def neural_gas_batch_epoch(chunks, W, lam, device=None):
     dtype = tf.as_dtype(W.dtype)
     fn = _ng_accumulate_fn(dtype)
     k = rank_cutoff(W.shape[0], lam, W.dtype)
+    origin = centre(W)  # the origin of the arithmetic (see sksom._engine.som.centre)
     with _scope(device):
-        W_t = tf.constant(W)
+        W_t = tf.constant(W - origin)
         lam_t, k_t = tf.constant(lam, dtype), tf.constant(k, tf.int32)
         sums = counts = None
-        for X, weights in chunks:
+        for X, weights in recentred(chunks, origin):
             s, c = fn(tf.constant(X), tf.constant(weights), W_t, lam_t, k_t)
             sums, counts = (s, c) if sums is None else (sums + s, counts + c)
-        return _ng_update(sums, counts, W_t).numpy()
+        return _ng_update(sums, counts, W_t).numpy() + origin
 
 
 # -- competitive Hebbian learning ---------------------------------------------

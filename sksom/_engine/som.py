@@ -29,6 +29,33 @@ def _vector(dtype):
     return tf.TensorSpec([None], dtype)
 
 
+def centre(W):
+    """The point the kernels take as origin: the mean of the (active) units.
+
+    Every rule here is the same in any origin (units move toward samples;
+    distances and errors do not change), but not its arithmetic: the
+    distances' matmul form ``2 x.w - ||w||^2`` and the batch sums lose the
+    digits that tell units apart when the data sit far from the origin. On
+    data 5e5 from it with a spread of 20 (say, UTM coordinates) in float32,
+    the batch map's error rose by 30 % and batch neural gas's by 50 %, and
+    predictions agreed with the nearest unit for 25-62 % of the rows.
+    Around the codebook's mean the terms are of the size of the data's
+    spread. The public functions whose kernels use that form (the passes
+    over the data, the batch and mini-batch rules, the online rule's product
+    form, batch neural gas) and the exported SavedModel move the chunks and
+    the codebook there, and any codebook they return back; the rules that
+    work on differences ``x - w`` (the online rules of the gases, PLSOM) need
+    not. The Keras layer and the recursive SOM's kernels do not (yet).
+    """
+    return W.mean(axis=0, dtype=np.float64).astype(W.dtype)
+
+
+def recentred(chunks, c):
+    """Chunks ``(X, ...)`` with ``X - c``: a NumPy array on the host, a tensor where it is."""
+    for X, *rest in chunks:
+        yield (X - c if isinstance(X, np.ndarray) else X - tf.constant(c), *rest)
+
+
 def _row_sq_norms(X):
     return tf.reduce_sum(X * X, axis=1)
 
@@ -473,6 +500,8 @@ def _per_chunk(chunks, W, make_fn, device, masked=False):
     device. Each chunk's results leave the device before the next chunk is
     sent.
     """
+    c = centre(W)
+    W = W - c
     chunks = iter(chunks)
     first = next(chunks, None)
     second = next(chunks, None) if first is not None else None
@@ -481,8 +510,8 @@ def _per_chunk(chunks, W, make_fn, device, masked=False):
             fn, operands = make_fn(False), (tf.constant(W),)
         else:
             fn, operands = make_fn(True), _prepared(tf.constant(W), masked)
-        chunks = itertools.chain([c for c in (first, second) if c is not None], chunks)
-        return [tf.nest.map_structure(lambda t: t.numpy(), fn(tf.constant(X), *operands)) for X in chunks]
+        chunks = itertools.chain([chunk for chunk in (first, second) if chunk is not None], chunks)
+        return [tf.nest.map_structure(lambda t: t.numpy(), fn(tf.constant(X - c), *operands)) for X in chunks]
 
 
 # -- public, NumPy-facing functions -------------------------------------------
@@ -513,9 +542,25 @@ def batch_epoch(
     accumulate_operands, update_operands = operands[:n_accumulate], operands[n_accumulate:]
     chunks = iter(chunks)
     first = next(chunks, None)
-    second = next(chunks, None) if first is not None else None
     if first is None:
         return W.copy(), 0.0
+    c = centre(W)
+    new_W, qe_sum = _batch_epoch(
+        recentred(itertools.chain([first], chunks), c), W - c, form, accumulate_operands, update_operands, operands, learning_rate, device,
+        masked, neighborhood, strategy,
+    )
+    return new_W + c, qe_sum
+
+
+def _batch_epoch(
+    chunks, W, form, accumulate_operands, update_operands, operands, learning_rate, device, masked, neighborhood,
+    strategy,
+):
+    """:func:`batch_epoch` around the origin its caller chose (see :func:`centre`)."""
+    dtype = tf.as_dtype(W.dtype)
+    chunks = iter(chunks)
+    first = next(chunks)
+    second = next(chunks, None)
     if strategy is None and second is None:
         with _scope(device):
             X, weights = first
@@ -590,10 +635,11 @@ def online_epoch(chunks, W, coordinates, periods, neighborhood, device=None, mas
     """
     dtype = tf.as_dtype(W.dtype)
     online = _online_fn(neighborhood, dtype, masked, not masked and W.size > _ONLINE_PRODUCT_FORM_MIN)
+    c = centre(W)
     with _scope(device):
-        W_t = tf.constant(W)
+        W_t = tf.constant(W - c)
         lattice = tf.constant(coordinates, dtype), tf.constant(periods, dtype)
-        for X, sigmas, rates in chunks:
+        for X, sigmas, rates in recentred(chunks, c):
             n = X.shape[0]
             length = _padded_length(n)
             W_t = online(
@@ -601,15 +647,17 @@ def online_epoch(chunks, W, coordinates, periods, neighborhood, device=None, mas
                 _padded(sigmas, length, 1, W.dtype), _padded(rates, length, 0, W.dtype),
                 tf.constant(n, tf.int32),
             )
-        return W_t.numpy()
+        return W_t.numpy() + c
 
 
 def minibatch_epoch(batches, W, coordinates, periods, neighborhood, device=None, masked=False):
     """Averaged online updates over an iterable of ``(X, weights, sigma, rate)``."""
     dtype = tf.as_dtype(W.dtype)
     run = _minibatch_fn(neighborhood, dtype, masked)
+    c = centre(W)
+    batches = recentred(batches, c)
     with _scope(device):
-        W_t = tf.constant(W)
+        W_t = tf.constant(W - c)
         lattice = tf.constant(coordinates, dtype), tf.constant(periods, dtype)
         stack = []
 
@@ -629,7 +677,7 @@ def minibatch_epoch(batches, W, coordinates, periods, neighborhood, device=None,
             stack.append(batch)
         if stack:
             W_t = flush(W_t)
-        return W_t.numpy()
+        return W_t.numpy() + c
 
 
 def _stack_limit(X):
@@ -663,7 +711,12 @@ class _ServableSOM(tf.Module):
 
     def __init__(self, codebook, unit_labels):
         super().__init__(name="sksom")
-        self.codebook = tf.Variable(codebook, trainable=False, name="codebook")
+        # Distances around the codebook's mean, as the passes over the data
+        # compute them (see centre): the same ids as predict, far from the
+        # origin too. The codebook is kept moved there.
+        c = centre(codebook)
+        self.centre = tf.Variable(c, trainable=False, name="centre")
+        self.codebook = tf.Variable(codebook - c, trainable=False, name="codebook")
         self.unit_labels = tf.Variable(unit_labels, trainable=False, name="unit_labels")
         # Any shape gets into the graph, where it is checked with a message
         # that says what is expected (a fixed-shape signature fails with a
@@ -683,7 +736,7 @@ class _ServableSOM(tf.Module):
         # (No static reshape here: TensorFlow infers shapes from the actual
         # input before running anything, and would fail first, unclearly.)
         with tf.control_dependencies([width]):
-            X = tf.identity(X)
+            X = X - self.centre
         # The same distance scores as ``predict``, so the ids match: over all
         # features for complete rows, over the observed ones when NaN occur.
         similarity = tf.cond(
