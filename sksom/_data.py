@@ -112,6 +112,28 @@ def check_finite_chunks(X, step, dtype):
             raise ValueError(f"Input X contains infinity or a value too large for {np.dtype(dtype)} (rows from {start}).")
 
 
+def working_origin(points):
+    """A point near ``points`` (rows) to compute distances around, in their dtype.
+
+    The matmul form of squared distances, ``||x||^2 - 2 x.w + ||w||^2``, and
+    sums of samples lose the digits that tell units apart when the data sit
+    far from the origin; moved to this point, their terms are of the size of
+    the points' spread. It is their mean rounded to a multiple of the power
+    of two at or below their spread, so that moving coordinates on a coarser
+    grid (integers, say) is exact and equal distances stay equal (ties keep
+    going to the lower unit index).
+    """
+    points = np.asarray(points)
+    if not points.size:
+        return np.zeros(points.shape[1:], points.dtype)
+    mean = points.mean(axis=0, dtype=np.float64)
+    spread = float(np.max(np.ptp(points, axis=0)))
+    if spread > 0 and np.isfinite(spread):
+        step = 2.0 ** np.floor(np.log2(spread))
+        mean = np.round(mean / step) * step
+    return mean.astype(points.dtype)
+
+
 class ArrayData:
     """Validated in-memory, memory-mapped, sparse or sliceable data with weights."""
 

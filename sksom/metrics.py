@@ -46,6 +46,7 @@ from scipy.sparse.csgraph import shortest_path
 from scipy.special import logsumexp
 from sklearn.utils import check_array
 
+from ._data import working_origin
 from ._topology import (
     NEIGHBORHOODS,
     adjacency,
@@ -67,6 +68,10 @@ def _chunks(n_samples, n_units):
 
 
 def _squared_distances(X, codebook):
+    # Around a point near the units, as the estimators compute: far from the
+    # origin the matmul form loses the digits that tell units apart.
+    c = working_origin(codebook)
+    X, codebook = X - c, codebook - c
     sq = (X * X).sum(axis=1)[:, None] - 2.0 * X @ codebook.T + (codebook * codebook).sum(axis=1)[None, :]
     return np.maximum(sq, 0.0)
 

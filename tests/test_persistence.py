@@ -102,6 +102,11 @@ def test_exported_model_predicts_the_same_ids(params, tmp_path):
     out = serve(X=tf.constant(X32))
     np.testing.assert_array_equal(out["cluster_id"].numpy(), som.predict(X32))
     np.testing.assert_array_equal(out["unit"].numpy(), som.best_matching_unit(X32))
+    if offset:
+        # Both right, not merely equal: the nearest unit in float64.
+        W = som.cluster_centers_.astype(np.float64)
+        nearest = ((X32.astype(np.float64)[:, None] - W[None]) ** 2).sum(-1).argmin(axis=1)
+        assert np.mean(out["unit"].numpy() == nearest) >= 0.99
     if "n_clusters" in params:
         assert len(np.unique(out["cluster_id"].numpy())) <= 3
 

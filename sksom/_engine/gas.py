@@ -18,7 +18,8 @@ import numpy as np
 import tensorflow as tf
 
 from .device import scope as _scope
-from .som import _matrix, _padded, _padded_length, _similarity, _vector, centre, recentred
+from .._data import working_origin
+from .som import _matrix, _padded, _padded_length, _similarity, _vector, centre, moved_back, recentred
 
 # Largest number of units of a gas: its edge ages are a dense square matrix,
 # 64 MiB in float32 at this size.
@@ -145,12 +146,17 @@ def neural_gas_batch_epochs(X, weights, W, lams, device=None):
     """:func:`neural_gas_batch_epoch` once per entry of ``lams``, on one in-memory chunk."""
     dtype = tf.as_dtype(W.dtype)
     ks = np.array([rank_cutoff(W.shape[0], lam, W.dtype) for lam in lams], dtype=np.int32)
-    c = centre(W)  # the origin of the arithmetic (see sksom._engine.som.centre)
+    # The origin of the arithmetic (see sksom._engine.som.centre): here near
+    # the data, which are all at hand, as the units may start far from them
+    # and the origin stays for every epoch of the call.
+    c = working_origin(X)
+    moved = W - c
     with _scope(device):
-        return _ng_epochs_fn(dtype)(
-            tf.constant(X - c), tf.constant(weights), tf.constant(W - c), tf.constant(np.asarray(lams, W.dtype)),
+        new = _ng_epochs_fn(dtype)(
+            tf.constant(X - c), tf.constant(weights), tf.constant(moved), tf.constant(np.asarray(lams, W.dtype)),
             tf.constant(ks),
-        ).numpy() + c
+        ).numpy()
+    return moved_back(new, moved, c, W)
 
 
 def neural_gas_batch_epoch(chunks, W, lam, device=None):
@@ -165,14 +171,15 @@ def neural_gas_batch_epoch(chunks, W, lam, device=None):
     fn = _ng_accumulate_fn(dtype)
     k = rank_cutoff(W.shape[0], lam, W.dtype)
     origin = centre(W)  # the origin of the arithmetic (see sksom._engine.som.centre)
+    moved = W - origin
     with _scope(device):
-        W_t = tf.constant(W - origin)
+        W_t = tf.constant(moved)
         lam_t, k_t = tf.constant(lam, dtype), tf.constant(k, tf.int32)
         sums = counts = None
         for X, weights in recentred(chunks, origin):
             s, c = fn(tf.constant(X), tf.constant(weights), W_t, lam_t, k_t)
             sums, counts = (s, c) if sums is None else (sums + s, counts + c)
-        return _ng_update(sums, counts, W_t).numpy() + origin
+        return moved_back(_ng_update(sums, counts, W_t).numpy(), moved, origin, W)
 
 
 # -- competitive Hebbian learning ---------------------------------------------

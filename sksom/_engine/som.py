@@ -14,6 +14,7 @@ import os
 import numpy as np
 import tensorflow as tf
 
+from .._data import working_origin
 from .._topology import NEIGHBORHOODS, squared_distances_to
 from .device import scope as _scope
 
@@ -30,7 +31,7 @@ def _vector(dtype):
 
 
 def centre(W):
-    """The point the kernels take as origin: the mean of the (active) units.
+    """The point the kernels take as origin: near the units (see :func:`sksom._data.working_origin`).
 
     Every rule here is the same in any origin (units move toward samples;
     distances and errors do not change), but not its arithmetic: the
@@ -39,21 +40,35 @@ def centre(W):
     data 5e5 from it with a spread of 20 (say, UTM coordinates) in float32,
     the batch map's error rose by 30 % and batch neural gas's by 50 %, and
     predictions agreed with the nearest unit for 25-62 % of the rows.
-    Around the codebook's mean the terms are of the size of the data's
-    spread. The public functions whose kernels use that form (the passes
-    over the data, the batch and mini-batch rules, the online rule's product
-    form, batch neural gas) and the exported SavedModel move the chunks and
-    the codebook there, and any codebook they return back; the rules that
-    work on differences ``x - w`` (the online rules of the gases, PLSOM) need
-    not. The Keras layer and the recursive SOM's kernels do not (yet).
+    Around the units the terms are of the size of the data's spread. The
+    passes over the data, the batch and mini-batch rules, the online rule
+    (whose product form needs it), batch neural gas and the exported
+    SavedModel move the chunks and the codebook there, and any codebook they
+    return back (see :func:`moved_back`); the rules that work on differences
+    ``x - w`` (the online rules of the gases, PLSOM) need not. The Keras
+    layer and the recursive SOM's kernels do not move (yet).
     """
-    return W.mean(axis=0, dtype=np.float64).astype(W.dtype)
+    return working_origin(W)
 
 
-def recentred(chunks, c):
-    """Chunks ``(X, ...)`` with ``X - c``: a NumPy array on the host, a tensor where it is."""
+def recentred(chunks, c, device=None):
+    """Chunks ``(X, ...)`` with ``X - c``: a NumPy array on the host, a tensor on ``device``."""
     for X, *rest in chunks:
-        yield (X - c if isinstance(X, np.ndarray) else X - tf.constant(c), *rest)
+        if isinstance(X, np.ndarray):
+            yield (X - c, *rest)
+        else:
+            with _scope(device):
+                moved = X - tf.constant(c)
+            yield (moved, *rest)
+
+
+def moved_back(new, old, c, W):
+    """``new + c``, with the entries the kernel left unchanged (``new == old``) exactly ``W``'s.
+
+    ``old`` is ``W - c``, the codebook the kernel started from: a unit that
+    won no sample keeps its place to the last bit, not to rounding.
+    """
+    return np.where(new == old, W, new + c)
 
 
 def _row_sq_norms(X):
@@ -545,11 +560,12 @@ def batch_epoch(
     if first is None:
         return W.copy(), 0.0
     c = centre(W)
+    moved = W - c
     new_W, qe_sum = _batch_epoch(
-        recentred(itertools.chain([first], chunks), c), W - c, form, accumulate_operands, update_operands, operands, learning_rate, device,
-        masked, neighborhood, strategy,
+        recentred(itertools.chain([first], chunks), c, device), moved, form, accumulate_operands, update_operands,
+        operands, learning_rate, device, masked, neighborhood, strategy,
     )
-    return new_W + c, qe_sum
+    return moved_back(new_W, moved, c, W), qe_sum
 
 
 def _batch_epoch(
@@ -570,6 +586,7 @@ def _batch_epoch(
             )
             return new_W.numpy(), float(qe_sum.numpy())
     chunks = itertools.chain([c for c in (first, second) if c is not None], chunks)
+    del first, second  # (moved copies: the chain holds them until they are used)
     with _scope(device) if strategy is None else strategy.scope():
         # Only the prepared codebook and the running totals stay on the
         # device through the chunks; the codebook itself comes back for the
@@ -636,8 +653,9 @@ def online_epoch(chunks, W, coordinates, periods, neighborhood, device=None, mas
     dtype = tf.as_dtype(W.dtype)
     online = _online_fn(neighborhood, dtype, masked, not masked and W.size > _ONLINE_PRODUCT_FORM_MIN)
     c = centre(W)
+    moved = W - c
     with _scope(device):
-        W_t = tf.constant(W - c)
+        W_t = tf.constant(moved)
         lattice = tf.constant(coordinates, dtype), tf.constant(periods, dtype)
         for X, sigmas, rates in recentred(chunks, c):
             n = X.shape[0]
@@ -647,7 +665,7 @@ def online_epoch(chunks, W, coordinates, periods, neighborhood, device=None, mas
                 _padded(sigmas, length, 1, W.dtype), _padded(rates, length, 0, W.dtype),
                 tf.constant(n, tf.int32),
             )
-        return W_t.numpy() + c
+        return moved_back(W_t.numpy(), moved, c, W)
 
 
 def minibatch_epoch(batches, W, coordinates, periods, neighborhood, device=None, masked=False):
@@ -655,9 +673,10 @@ def minibatch_epoch(batches, W, coordinates, periods, neighborhood, device=None,
     dtype = tf.as_dtype(W.dtype)
     run = _minibatch_fn(neighborhood, dtype, masked)
     c = centre(W)
+    moved = W - c
     batches = recentred(batches, c)
     with _scope(device):
-        W_t = tf.constant(W - c)
+        W_t = tf.constant(moved)
         lattice = tf.constant(coordinates, dtype), tf.constant(periods, dtype)
         stack = []
 
@@ -677,7 +696,7 @@ def minibatch_epoch(batches, W, coordinates, periods, neighborhood, device=None,
             stack.append(batch)
         if stack:
             W_t = flush(W_t)
-        return W_t.numpy() + c
+        return moved_back(W_t.numpy(), moved, c, W)
 
 
 def _stack_limit(X):
@@ -711,12 +730,10 @@ class _ServableSOM(tf.Module):
 
     def __init__(self, codebook, unit_labels):
         super().__init__(name="sksom")
-        # Distances around the codebook's mean, as the passes over the data
-        # compute them (see centre): the same ids as predict, far from the
-        # origin too. The codebook is kept moved there.
-        c = centre(codebook)
-        self.centre = tf.Variable(c, trainable=False, name="centre")
-        self.codebook = tf.Variable(codebook - c, trainable=False, name="codebook")
+        # Distances around the units, as the passes over the data compute
+        # them (see centre): the same ids as predict, far from the origin too.
+        self.codebook = tf.Variable(codebook, trainable=False, name="codebook")
+        self.centre = tf.Variable(centre(codebook), trainable=False, name="centre")
         self.unit_labels = tf.Variable(unit_labels, trainable=False, name="unit_labels")
         # Any shape gets into the graph, where it is checked with a message
         # that says what is expected (a fixed-shape signature fails with a
@@ -739,10 +756,11 @@ class _ServableSOM(tf.Module):
             X = X - self.centre
         # The same distance scores as ``predict``, so the ids match: over all
         # features for complete rows, over the observed ones when NaN occur.
+        moved = self.codebook - self.centre
         similarity = tf.cond(
             tf.reduce_all(tf.math.is_finite(X)),
-            lambda: _similarity(X, self.codebook),
-            lambda: _masked_similarity(*_observed(X, True), self.codebook),
+            lambda: _similarity(X, moved),
+            lambda: _masked_similarity(*_observed(X, True), moved),
         )
         units = tf.argmax(similarity, axis=1, output_type=tf.int64)
         # A row with no observed value has no best-matching unit: -1, never unit 0.
