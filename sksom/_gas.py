@@ -101,12 +101,10 @@ class _GasMixin:
         return super()._cluster_units(codebook, adjacent)
 
     def _ordered_chunks(self, data, step, dtype, rng):
-        """``(X, weights, positions)`` chunks, shuffled if ``shuffle``; positions in [0, 1)."""
+        """``(X, weights)`` chunks, shuffled if ``shuffle``."""
         if self.shuffle:
-            yield from data.shuffled_chunks(step, dtype, rng)
-            return
-        for start, (X, w) in zip(range(0, data.n_samples, step), data.chunks(step, dtype)):
-            yield X, w, (start + np.arange(len(X))) / data.n_samples
+            return ((X, w) for X, w, _ in data.shuffled_chunks(step, dtype, rng))
+        return data.chunks(step, dtype)
 
     def _signals(self, data, dtype, rng):
         """``(X, weights, positions)`` chunks of the sequential rules, as if the zero-weight samples were absent.
@@ -122,7 +120,7 @@ class _GasMixin:
         # data.sample_weight is relative to the mean over all rows.
         scale = n_kept / data.n_samples
         done = 0
-        for X, w, _ in self._ordered_chunks(data, step, dtype, rng):
+        for X, w in self._ordered_chunks(data, step, dtype, rng):
             keep = w > 0
             kept = int(np.count_nonzero(keep))
             if kept:

@@ -67,12 +67,21 @@ def _chunks(n_samples, n_units):
         yield slice(start, min(start + step, n_samples))
 
 
-def _squared_distances(X, codebook):
-    # Around a point near the units, as the estimators compute: far from the
-    # origin the matmul form loses the digits that tell units apart.
-    c = working_origin(codebook)
-    X, codebook = X - c, codebook - c
-    sq = (X * X).sum(axis=1)[:, None] - 2.0 * X @ codebook.T + (codebook * codebook).sum(axis=1)[None, :]
+def _moved(codebook):
+    """The codebook around a point near its units, and that point.
+
+    Distances are computed around it, as the estimators compute them: far
+    from the origin the matmul form loses the digits that tell units apart.
+    Once per call; each chunk of rows then moves by the same point.
+    """
+    origin = working_origin(codebook)
+    return codebook - origin, origin
+
+
+def _squared_distances(X, moved, origin):
+    """Squared distances from the rows of ``X`` to the units of ``moved`` (see :func:`_moved`)."""
+    X = X - origin
+    sq = (X * X).sum(axis=1)[:, None] - 2.0 * X @ moved.T + (moved * moved).sum(axis=1)[None, :]
     return np.maximum(sq, 0.0)
 
 
@@ -85,8 +94,9 @@ def _bmus(X, codebook, k):
     k = min(k, codebook.shape[0])
     order = np.empty((X.shape[0], k), dtype=np.intp)
     nearest = np.empty(X.shape[0], dtype=X.dtype)
+    moved = _moved(codebook)
     for rows in _chunks(X.shape[0], codebook.shape[0]):
-        sq = _squared_distances(X[rows], codebook)
+        sq = _squared_distances(X[rows], *moved)
         part = np.argpartition(sq, k - 1, axis=1)[:, :k] if k < sq.shape[1] else np.tile(np.arange(k), (sq.shape[0], 1))
         part_d = np.take_along_axis(sq, part, axis=1)
         # ties broken by unit index, as argmin does
@@ -277,8 +287,9 @@ def distortion(
     coordinates = unit_coordinates(map_size, topology)
     periods = lattice_periods(map_size, topology, periodic)
     energy = np.empty(X.shape[0])
+    moved = _moved(codebook)
     for rows in _chunks(X.shape[0], codebook.shape[0]):
-        sq = _squared_distances(X[rows].astype(np.float64), codebook)
+        sq = _squared_distances(X[rows].astype(np.float64), *moved)
         # ties broken by unit index, as everywhere else in sksom; the
         # neighbourhood rows of the chunk's BMUs only, never all of H
         centres = coordinates[sq.argmin(axis=1)]
@@ -432,7 +443,8 @@ def _mixture_log_likelihood(X, codebook, sample_weight=None, max_iter=100, tol=1
     if weights.shape != (X.shape[0],) or np.any(weights < 0) or not weights.sum() > 0:
         raise ValueError("sample_weight must be non-negative, of shape (n_samples,), with a positive sum.")
     total = weights.sum()
-    sq = np.vstack([_squared_distances(X[rows], codebook) for rows in _chunks(X.shape[0], n_units)])
+    moved = _moved(codebook)
+    sq = np.vstack([_squared_distances(X[rows], *moved) for rows in _chunks(X.shape[0], n_units)])
     bmu = sq.argmin(axis=1)
     mixing = np.bincount(bmu, weights=weights, minlength=n_units) / total
     # A floor keeps the likelihood finite when every sample sits on a unit.

@@ -87,8 +87,8 @@ MUTANTS = [
     {
         "name": "sksom.metrics computes around the origin",
         "file": "sksom/metrics.py",
-        "old": "    X, codebook = X - c, codebook - c",
-        "new": "    X, codebook = X - 0 * c, codebook - 0 * c",
+        "old": "    origin = working_origin(codebook)\n    return codebook - origin, origin",
+        "new": "    origin = 0 * working_origin(codebook)\n    return codebook - origin, origin",
         "tests": ["tests/test_origin.py"],
         "check": "test_metrics_far_from_the_origin_equal_float64",
     },

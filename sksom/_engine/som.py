@@ -517,7 +517,7 @@ def _per_chunk(chunks, W, make_fn, device, masked=False):
     """
     c = centre(W)
     W = W - c
-    chunks = iter(chunks)
+    chunks = (X - c for X in chunks)  # bare arrays, not the (X, ...) of recentred
     first = next(chunks, None)
     second = next(chunks, None) if first is not None else None
     with _scope(device):
@@ -526,7 +526,7 @@ def _per_chunk(chunks, W, make_fn, device, masked=False):
         else:
             fn, operands = make_fn(True), _prepared(tf.constant(W), masked)
         chunks = itertools.chain([chunk for chunk in (first, second) if chunk is not None], chunks)
-        return [tf.nest.map_structure(lambda t: t.numpy(), fn(tf.constant(X - c), *operands)) for X in chunks]
+        return [tf.nest.map_structure(lambda t: t.numpy(), fn(tf.constant(X), *operands)) for X in chunks]
 
 
 # -- public, NumPy-facing functions -------------------------------------------
